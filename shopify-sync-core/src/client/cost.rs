@@ -1,0 +1,1 @@
+//! Static estimate of a GraphQL document's requested cost.
