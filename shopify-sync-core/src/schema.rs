@@ -85,7 +85,10 @@ pub fn is_api_version(version: &str) -> bool {
         && b[..4].iter().all(u8::is_ascii_digit)
         && b[4] == b'-'
         && b[5..].iter().all(u8::is_ascii_digit)
-        && matches!(&version[5..], "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12")
+        && matches!(
+            &version[5..],
+            "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12"
+        )
 }
 
 /// The parsed and validated schema for `version`, built once per process.
@@ -112,7 +115,13 @@ mod tests {
     fn both_schemas_parse_and_define_the_catalog_types() {
         for v in SchemaVersion::ALL {
             let s = admin_schema(v);
-            for ty in ["Product", "ProductVariant", "Collection", "QueryRoot", "Mutation"] {
+            for ty in [
+                "Product",
+                "ProductVariant",
+                "Collection",
+                "QueryRoot",
+                "Mutation",
+            ] {
                 assert!(s.types.contains_key(ty), "{ty} missing from {}", v.as_str());
             }
         }
