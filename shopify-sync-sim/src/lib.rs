@@ -17,12 +17,13 @@
 //! ```
 //!
 //! Module map: [`catalog`] (data and the seeded generator), [`store`] (state, writes,
-//! userErrors), [`search`] (the `query:` syntax), [`objects`] and [`mutations`] (GraphQL
+//! userErrors), [`faults`] (injected failures), [`search`] (the `query:` syntax), [`objects`] and [`mutations`] (GraphQL
 //! execution over the store), [`validate`] (Shopify-shaped validation errors),
 //! [`throttle`] (the cost bucket), [`stats`], and the HTTP server.
 pub mod actual_cost;
 pub mod catalog;
 pub mod clock;
+pub mod faults;
 pub mod mutations;
 pub mod objects;
 pub mod search;
@@ -99,6 +100,7 @@ pub(crate) struct State {
 
 pub(crate) struct Shared {
     pub(crate) config: SimConfig,
+    pub(crate) faults: Mutex<std::collections::VecDeque<faults::Fault>>,
     pub(crate) state: Mutex<State>,
     pub(crate) stats: Mutex<Recorder>,
     requests: AtomicU64,
@@ -140,6 +142,7 @@ impl Simulator {
                 bucket: Bucket::new(config.bucket_size, config.restore_rate, Instant::now()),
             }),
             config,
+            faults: Mutex::new(Default::default()),
             stats: Mutex::new(Recorder::new()),
             requests: AtomicU64::new(0),
         });
@@ -217,6 +220,15 @@ impl Simulator {
     pub fn edit_product(&self, id: u64, fields: &Map<String, Value>) -> Result<Product, String> {
         let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         state.store.edit_product(id, fields).cloned()
+    }
+
+    /// Queue faults: each of the next GraphQL requests uses one, in order.
+    pub fn inject(&self, faults: impl IntoIterator<Item = faults::Fault>) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(faults);
     }
 
     /// Stop serving and wait for in-flight requests to finish.

@@ -1,6 +1,7 @@
 //! The HTTP side: `POST /admin/api/{version}/graphql.json` answered as Shopify answers
 //! it (auth, validation, cost, throttling, execution), plus the simulator's own
 //! endpoints under `/_sim/` (statistics, state dump, out-of-band edits).
+use crate::faults::Fault;
 use crate::objects::Ctx;
 use crate::stats::Outcome;
 use crate::Shared;
@@ -28,6 +29,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/stats", get(stats))
         .route("/_sim/dump", get(dump))
         .route("/_sim/products/{id}", post(edit_product))
+        .route("/_sim/faults", post(inject_faults))
         .with_state(shared)
 }
 
@@ -95,6 +97,84 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Option<Request> {
 }
 
 async fn graphql(
+    State(shared): State<Arc<Shared>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fault = shared
+        .faults
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop_front();
+    let Some(fault) = fault else {
+        return execute(State(shared), Path(version), headers, body).await;
+    };
+    shared
+        .stats
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .fault();
+    let html = |status: u16| {
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        let page = format!(
+            "<html><body><h1>{status} {}</h1></body></html>",
+            code.canonical_reason().unwrap_or("")
+        );
+        (code, [("content-type", "text/html")], page).into_response()
+    };
+    match fault {
+        Fault::Stall { ms } => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            execute(State(shared), Path(version), headers, body).await
+        }
+        Fault::Status {
+            status,
+            body,
+            retry_after,
+        } => {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut resp = (code, body).into_response();
+            if let Some(v) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                resp.headers_mut().insert("retry-after", v);
+            }
+            resp
+        }
+        Fault::NotJson => html(200),
+        Fault::AfterExecute { status } => {
+            let _ = execute(State(shared), Path(version), headers, body).await;
+            html(status)
+        }
+        Fault::Truncate | Fault::Reset => {
+            let resp = execute(State(shared), Path(version), headers, body).await;
+            let (parts, full) = resp.into_parts();
+            let bytes = axum::body::to_bytes(full, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let half = bytes.slice(..bytes.len() / 2);
+            if matches!(fault, Fault::Truncate) {
+                let mut parts = parts;
+                parts.headers.remove("content-length");
+                return Response::from_parts(parts, axum::body::Body::from(half));
+            }
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(half),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected reset",
+                )),
+            ];
+            let mut parts = parts;
+            parts.headers.remove("content-length");
+            Response::from_parts(
+                parts,
+                axum::body::Body::from_stream(futures::stream::iter(chunks)),
+            )
+        }
+    }
+}
+
+async fn execute(
     State(shared): State<Arc<Shared>>,
     Path(version): Path<String>,
     headers: HeaderMap,
@@ -274,6 +354,25 @@ async fn edit_product(
         Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             axum::Json(json!({"error": e})),
+        )
+            .into_response(),
+    }
+}
+
+async fn inject_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Vec<Fault>>(&body) {
+        Ok(faults) => {
+            let n = faults.len();
+            shared
+                .faults
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(faults);
+            axum::Json(json!({"queued": n})).into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": format!("expected a JSON list of faults: {e}")})),
         )
             .into_response(),
     }

@@ -38,6 +38,8 @@ pub struct Stats {
     pub unauthorized: u64,
     /// Requests refused for their version or body.
     pub bad_request: u64,
+    /// Requests that used an injected fault.
+    pub faults: u64,
     /// Sum of `requestedQueryCost` over executed requests.
     pub cost_requested: u64,
     /// Sum of `actualQueryCost` over executed requests.
@@ -80,6 +82,10 @@ impl Recorder {
             Outcome::Unauthorized => s.unauthorized += 1,
             Outcome::BadRequest => s.bad_request += 1,
         }
+    }
+
+    pub(crate) fn fault(&mut self) {
+        self.stats.faults += 1;
     }
 
     pub(crate) fn cost(&mut self, requested: u32, actual: u32, available: u64) {
