@@ -24,8 +24,11 @@
 //! println!("{} products", resp.data["productsCount"]["count"]);
 //! # Ok(()) }
 //! ```
+pub mod collections;
 pub mod config;
 pub mod cost;
+pub mod pagination;
+pub mod products;
 pub mod throttle;
 pub mod transport;
 
