@@ -21,6 +21,7 @@
 //! execution over the store), [`validate`] (Shopify-shaped validation errors),
 //! [`throttle`] (the cost bucket), [`stats`], and the HTTP server.
 pub mod actual_cost;
+pub mod captures;
 pub mod catalog;
 pub mod clock;
 pub mod faults;
