@@ -89,6 +89,29 @@ pub struct GraphqlError {
     pub code: Option<String>,
 }
 
+impl GraphqlError {
+    /// Read one entry of a Shopify response's `errors` array (`message`, `path`,
+    /// `extensions.code`); anything missing reads as empty.
+    pub fn from_response(e: &serde_json::Value) -> GraphqlError {
+        GraphqlError {
+            message: e
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("(no message)")
+                .to_string(),
+            path: e
+                .get("path")
+                .and_then(|p| p.as_array())
+                .cloned()
+                .unwrap_or_default(),
+            code: e
+                .pointer("/extensions/code")
+                .and_then(|c| c.as_str())
+                .map(String::from),
+        }
+    }
+}
+
 /// One entry of a mutation payload's `userErrors`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserError {

@@ -611,27 +611,7 @@ fn cost_report(body: &Value) -> Option<CostReport> {
 fn graphql_errors(body: &Value) -> Vec<GraphqlError> {
     body.get("errors")
         .and_then(Value::as_array)
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| GraphqlError {
-                    message: e
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("(no message)")
-                        .to_string(),
-                    path: e
-                        .get("path")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default(),
-                    code: e
-                        .pointer("/extensions/code")
-                        .and_then(Value::as_str)
-                        .map(String::from),
-                })
-                .collect()
-        })
+        .map(|errors| errors.iter().map(GraphqlError::from_response).collect())
         .unwrap_or_default()
 }
 
