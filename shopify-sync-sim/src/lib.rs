@@ -75,6 +75,10 @@ pub struct SimConfig {
     pub job_delay: Duration,
     /// Address to listen on; port 0 picks a free port. Loopback by default.
     pub listen: SocketAddr,
+    /// Share of requests that fail with a random fault (0 by default); see [`faults`].
+    pub fault_rate: f64,
+    /// Seed of the random faults.
+    pub fault_seed: u64,
 }
 
 impl Default for SimConfig {
@@ -88,6 +92,8 @@ impl Default for SimConfig {
             max_query_cost: 1_000,
             job_delay: Duration::from_millis(100),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            fault_rate: 0.0,
+            fault_seed: 1,
         }
     }
 }
@@ -101,7 +107,7 @@ pub(crate) struct State {
 
 pub(crate) struct Shared {
     pub(crate) config: SimConfig,
-    pub(crate) faults: Mutex<std::collections::VecDeque<faults::Fault>>,
+    pub(crate) faults: Mutex<faults::FaultPlan>,
     pub(crate) state: Mutex<State>,
     pub(crate) stats: Mutex<Recorder>,
     requests: AtomicU64,
@@ -142,8 +148,8 @@ impl Simulator {
                 store: Store::new(catalog, config.job_delay),
                 bucket: Bucket::new(config.bucket_size, config.restore_rate, Instant::now()),
             }),
+            faults: Mutex::new(faults::FaultPlan::new(config.fault_rate, config.fault_seed)),
             config,
-            faults: Mutex::new(Default::default()),
             stats: Mutex::new(Recorder::new()),
             requests: AtomicU64::new(0),
         });
@@ -229,7 +235,17 @@ impl Simulator {
             .faults
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .extend(faults);
+            .push(faults);
+    }
+
+    /// Every fault used so far, in order, with whether its request was executed.
+    pub fn fault_log(&self) -> Vec<faults::FaultRecord> {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .log()
+            .to_vec()
     }
 
     /// Stop serving and wait for in-flight requests to finish.

@@ -29,6 +29,8 @@ OPTIONS:
   --restore-rate N       points restored per second (default 100)
   --max-query-cost N     single-document cost limit (default 1000)
   --job-delay-ms N       membership job duration (default 100)
+  --fault-rate R         share of requests failing with a random fault (default 0)
+  --fault-seed N         seed of the random faults (default 1)
   -h, --help             this text
 ";
 
@@ -67,6 +69,8 @@ fn parse(args: &[String]) -> Result<SimConfig, String> {
                 config.job_delay =
                     Duration::from_millis(num("--job-delay-ms", value("--job-delay-ms")?)?)
             }
+            "--fault-rate" => config.fault_rate = num("--fault-rate", value("--fault-rate")?)?,
+            "--fault-seed" => config.fault_seed = num("--fault-seed", value("--fault-seed")?)?,
             other => return Err(format!("unknown option {other}; see --help")),
         }
     }

@@ -29,7 +29,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/stats", get(stats))
         .route("/_sim/dump", get(dump))
         .route("/_sim/products/{id}", post(edit_product))
-        .route("/_sim/faults", post(inject_faults))
+        .route("/_sim/faults", post(inject_faults).get(fault_log))
         .with_state(shared)
 }
 
@@ -106,7 +106,7 @@ async fn graphql(
         .faults
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .pop_front();
+        .next();
     let Some(fault) = fault else {
         return execute(State(shared), Path(version), headers, body).await;
     };
@@ -141,6 +141,13 @@ async fn graphql(
             resp
         }
         Fault::NotJson => html(200),
+        Fault::InternalError => {
+            let body = json!({"errors": [{
+                "message": "Internal error. Looks like something went wrong on our end.\nRequest ID: 00000000-0000-0000-0000-000000000000 (include this in support requests).",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "00000000-0000-0000-0000-000000000000"}
+            }]});
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
         Fault::AfterExecute { status } => {
             let _ = execute(State(shared), Path(version), headers, body).await;
             html(status)
@@ -367,7 +374,7 @@ async fn inject_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
                 .faults
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .extend(faults);
+                .push(faults);
             axum::Json(json!({"queued": n})).into_response()
         }
         Err(e) => (
@@ -376,4 +383,14 @@ async fn inject_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
         )
             .into_response(),
     }
+}
+
+async fn fault_log(State(shared): State<Arc<Shared>>) -> Response {
+    let log = shared
+        .faults
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .log()
+        .to_vec();
+    axum::Json(log).into_response()
 }
