@@ -125,14 +125,36 @@ fn actual_costs_match_the_captured_shopify_costs() {
     for t in &triples {
         let Some(expected) = t.actual else { continue };
         n += 1;
-        let Ok((schema, document)) = validate(&t.document) else { println!("INVALID {} {}", t.file, t.pointer); continue };
+        let Ok((schema, document)) = validate(&t.document) else {
+            println!("INVALID {} {}", t.file, t.pointer);
+            continue;
+        };
         let name = t.operation_name.as_deref();
         let req = requested_cost(schema, &document, name, &t.variables).unwrap();
         let null = Value::Null;
-        let got = actual_cost(schema, &document, name, &t.variables, t.data.as_ref().unwrap_or(&null)).unwrap();
-        if u64::from(got) == expected { hits += 1; continue; }
-        let op = document.operations.get(name).ok().and_then(|o| o.name.clone()).map(|n| n.to_string()).unwrap_or_default();
-        println!("MISS {} {} {op}: shopify req {} act {expected}; ours req {req} act {got}", t.file, t.pointer, t.expected);
+        let got = actual_cost(
+            schema,
+            &document,
+            name,
+            &t.variables,
+            t.data.as_ref().unwrap_or(&null),
+        )
+        .unwrap();
+        if u64::from(got) == expected {
+            hits += 1;
+            continue;
+        }
+        let op = document
+            .operations
+            .get(name)
+            .ok()
+            .and_then(|o| o.name.clone())
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        println!(
+            "MISS {} {} {op}: shopify req {} act {expected}; ours req {req} act {got}",
+            t.file, t.pointer, t.expected
+        );
     }
     println!("{hits}/{n}");
 }
