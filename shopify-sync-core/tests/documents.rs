@@ -1,7 +1,7 @@
 //! Every document the client can send validates against both shipped Admin schemas, so
 //! the client works whichever of the supported versions a shop is configured for.
 use apollo_compiler::ExecutableDocument;
-use shopify_sync::client::{collections, products};
+use shopify_sync::client::{collections, products, webhooks};
 use shopify_sync::schema::{admin_schema, SchemaVersion};
 
 #[test]

@@ -25,6 +25,8 @@ pub const IMPLEMENTED: &[&str] = &[
     "collectionRemoveProducts",
     "tagsAdd",
     "tagsRemove",
+    "webhookSubscriptionCreate",
+    "webhookSubscriptionDelete",
 ];
 
 fn obj_arg(args: &Map<String, Value>, names: &[&str]) -> Map<String, Value> {
@@ -245,6 +247,36 @@ pub(crate) fn mutation_field<'c, 's>(
                 s.tags_change(&id, list_arg(args, "tags"), name == "tagsAdd")
             });
             vec![("node", product(&r)), ("userErrors", errors_of(&r))]
+        }
+        "webhookSubscriptionCreate" => {
+            let topic = args
+                .get("topic")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let input = obj_arg(args, &["webhookSubscription"]);
+            let r = ctx.write(|s: &mut Store| s.webhook_subscription_create(topic, &input));
+            let created = r.as_ref().ok().and_then(|id| {
+                ctx.read(|s| {
+                    s.webhook_subscription(*id)
+                        .map(crate::objects::webhook_subscription_record)
+                })
+            });
+            vec![
+                ("webhookSubscription", created.into()),
+                ("userErrors", errors_of(&r)),
+            ]
+        }
+        "webhookSubscriptionDelete" => {
+            let id = args.get("id").cloned().unwrap_or_default();
+            let r = ctx.write(|s: &mut Store| s.webhook_subscription_delete(&id));
+            let deleted = r
+                .as_ref()
+                .ok()
+                .map_or(Value::Null, |id| json!(gid("WebhookSubscription", *id)));
+            vec![
+                ("deletedWebhookSubscriptionId", deleted.into()),
+                ("userErrors", errors_of(&r)),
+            ]
         }
         other => {
             return Err(FieldError {

@@ -672,6 +672,40 @@ fn query_field<'c, 's>(
                 None => Val::Json(Value::Null),
             }
         }
+        "webhookSubscription" => Val::from(
+            id_arg()
+                .and_then(|id| store.webhook_subscription(id))
+                .map(webhook_subscription_record),
+        ),
+        "webhookSubscriptions" => {
+            let filter = WebhookFilter::from_args(args);
+            let sort = args
+                .get("sortKey")
+                .and_then(Value::as_str)
+                .unwrap_or("CREATED_AT");
+            let items = store
+                .webhook_subscriptions()
+                .filter(|w| filter.matches(w))
+                .map(|w| {
+                    let key = match sort {
+                        "ID" => Key::Num(w.id as i128),
+                        _ => Key::Num(w.created_at.secs() as i128),
+                    };
+                    (key, w.id, webhook_subscription_record(w))
+                })
+                .collect();
+            Val::Obj(Obj::Connection(Rc::new(paginate(info, items, args)?)))
+        }
+        "webhookSubscriptionsCount" => {
+            let filter = WebhookFilter::from_args(args);
+            count_record(
+                store
+                    .webhook_subscriptions()
+                    .filter(|w| filter.matches(w))
+                    .count(),
+                args.get("limit").and_then(Value::as_i64),
+            )
+        }
         "shop" => record(
             "Shop",
             vec![
@@ -711,6 +745,9 @@ fn node<'c, 's>(ctx: &'c Ctx<'s>, store: &Store, id: &Value) -> Option<Obj<'c, '
         "Product" => store.product(n).map(|_| Obj::Product(ctx, n)),
         "ProductVariant" => store.variant(n).map(|_| Obj::Variant(ctx, n)),
         "Collection" => store.collection(n).map(|_| Obj::Collection(ctx, n)),
+        "WebhookSubscription" => store
+            .webhook_subscription(n)
+            .map(webhook_subscription_record),
         _ => None,
     }
 }
@@ -1087,6 +1124,85 @@ fn collection_field<'c, 's>(
         }
         _ => None,
     })
+}
+
+/// The `webhookSubscriptions` filter arguments: `topics`, `uri` (or the deprecated
+/// `callbackUrl`) and `format`. (`query:` is accepted and ignored.)
+struct WebhookFilter {
+    topics: Option<Vec<String>>,
+    uri: Option<String>,
+    format: Option<String>,
+}
+
+impl WebhookFilter {
+    fn from_args(args: &Map<String, Value>) -> Self {
+        let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_string);
+        WebhookFilter {
+            topics: args.get("topics").and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            }),
+            uri: text("uri").or_else(|| text("callbackUrl")),
+            format: text("format"),
+        }
+    }
+
+    fn matches(&self, w: &crate::store::WebhookSubscription) -> bool {
+        self.topics.as_ref().is_none_or(|t| t.contains(&w.topic))
+            && self.uri.as_ref().is_none_or(|u| *u == w.uri)
+            && self.format.as_ref().is_none_or(|f| *f == w.format)
+    }
+}
+
+/// A `WebhookSubscription` object. `apiVersion` is left neutral: the store does not
+/// know which version a subscription was made with.
+pub(crate) fn webhook_subscription_record<'c, 's>(
+    w: &crate::store::WebhookSubscription,
+) -> Obj<'c, 's> {
+    let https = w.uri.starts_with("https://");
+    let endpoint = if let Some(tail) = w.uri.strip_prefix("pubsub://") {
+        let (project, topic) = tail.split_once(':').unwrap_or((tail, ""));
+        record(
+            "WebhookPubSubEndpoint",
+            vec![
+                ("pubSubProject", json!(project).into()),
+                ("pubSubTopic", json!(topic).into()),
+            ],
+        )
+    } else if w.uri.starts_with("arn:") {
+        record(
+            "WebhookEventBridgeEndpoint",
+            vec![("arn", json!(w.uri).into())],
+        )
+    } else {
+        record(
+            "WebhookHttpEndpoint",
+            vec![("callbackUrl", json!(w.uri).into())],
+        )
+    };
+    record(
+        "WebhookSubscription",
+        vec![
+            ("id", json!(gid("WebhookSubscription", w.id)).into()),
+            ("legacyResourceId", json!(w.id.to_string()).into()),
+            ("topic", json!(w.topic).into()),
+            ("uri", json!(w.uri).into()),
+            (
+                "callbackUrl",
+                json!(if https { w.uri.as_str() } else { "" }).into(),
+            ),
+            ("endpoint", endpoint.into()),
+            ("format", json!(w.format).into()),
+            ("filter", json!(w.filter).into()),
+            ("includeFields", json!(w.include_fields).into()),
+            ("metafieldNamespaces", json!(w.metafield_namespaces).into()),
+            ("name", json!(w.name).into()),
+            ("createdAt", ts(w.created_at)),
+            ("updatedAt", ts(w.updated_at)),
+        ],
+    )
 }
 
 /// `userErrors` records for a payload field whose error type is `type_name`.

@@ -75,6 +75,7 @@ pub struct Store {
     job_delay: Duration,
     next_id: u64,
     last_write: Timestamp,
+    webhooks: Webhooks,
 }
 
 /// Which list field of the store a new id is for.
@@ -101,6 +102,7 @@ impl Store {
             job_delay,
             next_id: 1,
             last_write: Timestamp::from_secs(0),
+            webhooks: Webhooks::default(),
         };
         let mut max_seen = 0;
         for p in catalog.products {
@@ -1394,6 +1396,353 @@ impl Store {
             created_at: now,
             updated_at: now,
         }
+    }
+}
+
+// ----- webhook subscriptions ---------------------------------------------------------
+
+/// Ids of webhook subscriptions start above this (Shopify's are 13-digit numbers).
+const FIRST_WEBHOOK_SUBSCRIPTION_ID: u64 = 1_300_000_000_000;
+
+/// A webhook subscription made with `webhookSubscriptionCreate`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSubscription {
+    /// Numeric id (`gid://shopify/WebhookSubscription/{id}`).
+    pub id: u64,
+    /// `WebhookSubscriptionTopic` value, e.g. `PRODUCTS_UPDATE`.
+    pub topic: String,
+    /// Delivery address: an https URL, `pubsub://project:topic` or an EventBridge ARN.
+    pub uri: String,
+    /// `JSON` or `XML`.
+    pub format: String,
+    /// The subscription's filter, if any.
+    pub filter: Option<String>,
+    /// `includeFields`.
+    pub include_fields: Vec<String>,
+    /// `metafieldNamespaces`.
+    pub metafield_namespaces: Vec<String>,
+    /// `name` (2026-07 and later).
+    pub name: Option<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
+}
+
+/// The shop's webhook subscriptions, by ascending id.
+#[derive(Debug, Default)]
+struct Webhooks {
+    subscriptions: BTreeMap<u64, WebhookSubscription>,
+    created: u64,
+}
+
+impl Store {
+    /// All webhook subscriptions, by ascending id (creation order).
+    pub fn webhook_subscriptions(&self) -> impl Iterator<Item = &WebhookSubscription> {
+        self.webhooks.subscriptions.values()
+    }
+
+    /// A webhook subscription by id.
+    pub fn webhook_subscription(&self, id: u64) -> Option<&WebhookSubscription> {
+        self.webhooks.subscriptions.get(&id)
+    }
+
+    /// `webhookSubscriptionCreate(topic:, webhookSubscription:)`, with Shopify's address
+    /// validation and its refusal of a second subscription of one address to one topic.
+    pub fn webhook_subscription_create(
+        &mut self,
+        topic: &str,
+        input: &Map<String, Value>,
+    ) -> Result<u64, Vec<UserError>> {
+        let text = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_string);
+        let list = |k: &str| -> Vec<String> {
+            input
+                .get(k)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let uri = text("uri")
+            .or_else(|| text("callbackUrl"))
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let format = text("format").unwrap_or_else(|| "JSON".into());
+        let filter = text("filter").filter(|f| !f.is_empty());
+        let name = text("name");
+        let mut errors = webhook_address_errors(&uri);
+        if (uri.starts_with("pubsub://") || uri.starts_with("arn:aws:events:")) && format != "JSON"
+        {
+            errors.push(UserError::new(
+                &["webhookSubscription", "format"],
+                "Format can only be used with format: 'json'",
+                None,
+            ));
+        }
+        if let Some(name) = &name {
+            if name.is_empty() {
+                errors.push(UserError::new(
+                    &["webhookSubscription", "name"],
+                    "Name is too short (minimum is 1 character)",
+                    None,
+                ));
+            } else if self.webhook_subscriptions().any(|s| {
+                s.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            }) {
+                errors.push(UserError::new(
+                    &["webhookSubscription", "name"],
+                    "Name already exists, no duplicate allowed",
+                    None,
+                ));
+            }
+        }
+        if errors.is_empty()
+            && self
+                .webhook_subscriptions()
+                .any(|s| s.topic == topic && s.uri == uri && s.filter == filter)
+        {
+            errors.push(UserError::new(
+                &["webhookSubscription", "callbackUrl"],
+                "Address for this topic has already been taken",
+                None,
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let now = self.write_time();
+        self.webhooks.created += 1;
+        let id = FIRST_WEBHOOK_SUBSCRIPTION_ID + self.webhooks.created;
+        self.webhooks.subscriptions.insert(
+            id,
+            WebhookSubscription {
+                id,
+                topic: topic.to_string(),
+                uri,
+                format,
+                filter,
+                include_fields: list("includeFields"),
+                metafield_namespaces: list("metafieldNamespaces"),
+                name,
+                created_at: now,
+                updated_at: now,
+            },
+        );
+        Ok(id)
+    }
+
+    /// `webhookSubscriptionDelete(id:)`.
+    pub fn webhook_subscription_delete(&mut self, id: &Value) -> Result<u64, Vec<UserError>> {
+        let kind_ok = id.as_str().is_some_and(|s| {
+            s.strip_prefix("gid://shopify/")
+                .is_none_or(|rest| rest.starts_with("WebhookSubscription/"))
+        });
+        match gid_number(id).filter(|_| kind_ok) {
+            Some(n) if self.webhooks.subscriptions.remove(&n).is_some() => Ok(n),
+            _ => Err(vec![UserError::new(
+                &["id"],
+                "Webhook subscription does not exist",
+                None,
+            )]),
+        }
+    }
+}
+
+/// Shopify's refusals of a webhook address, all on `webhookSubscription.callbackUrl`.
+fn webhook_address_errors(uri: &str) -> Vec<UserError> {
+    let err = |m: &str| UserError::new(&["webhookSubscription", "callbackUrl"], m, None);
+    if uri.is_empty() {
+        return vec![err("Address can't be blank")];
+    }
+    if uri.len() > 65_535 {
+        return vec![err("Address is too big (maximum is 64 KB)")];
+    }
+    if let Some(tail) = uri.strip_prefix("pubsub://") {
+        return match tail.split_once(':') {
+            Some((project, topic)) if !project.is_empty() && !topic.is_empty() => vec![],
+            _ => vec![
+                err("Address protocol pubsub:// is not supported"),
+                err("Address is not a valid GCP pub/sub format. Format should be pubsub://project:topic"),
+            ],
+        };
+    }
+    if uri.starts_with("arn:aws:events:") {
+        return vec![];
+    }
+    let Some(rest) = uri.strip_prefix("https://") else {
+        return match uri.split_once("://") {
+            Some((scheme, _))
+                if !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                vec![err(&format!(
+                    "Address protocol {}:// is not supported",
+                    scheme.to_ascii_lowercase()
+                ))]
+            }
+            _ => vec![err("Address is invalid")],
+        };
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    }
+    .to_ascii_lowercase();
+    let valid_host = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+        && !host.starts_with('.')
+        && !host.ends_with('.');
+    if !valid_host || uri.chars().any(char::is_whitespace) {
+        return vec![err("Address is invalid")];
+    }
+    if webhook_host_is_internal(&host) {
+        return vec![err("Address cannot be a Shopify or an internal domain")];
+    }
+    vec![]
+}
+
+/// Loopback, private and Shopify's own hosts, where Shopify does not deliver.
+fn webhook_host_is_internal(host: &str) -> bool {
+    let domain_is = |d: &str| host == d || host.ends_with(&format!(".{d}"));
+    if domain_is("localhost")
+        || domain_is("shopify.com")
+        || domain_is("myshopify.com")
+        || domain_is("shopifycloud.com")
+    {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod webhook_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn store() -> Store {
+        Store::new(Catalog::default(), Duration::ZERO)
+    }
+
+    fn input(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn messages(r: Result<u64, Vec<UserError>>) -> Vec<String> {
+        r.expect_err("refused")
+            .into_iter()
+            .map(|e| e.message)
+            .collect()
+    }
+
+    #[test]
+    fn subscriptions_are_created_listed_and_deleted() {
+        let mut s = store();
+        let a = s
+            .webhook_subscription_create(
+                "PRODUCTS_UPDATE",
+                &input(json!({"uri": "https://hooks.example.com/a", "format": "JSON"})),
+            )
+            .unwrap();
+        // The deprecated callbackUrl works too; another topic may reuse the address.
+        let b = s
+            .webhook_subscription_create(
+                "PRODUCTS_DELETE",
+                &input(json!({"callbackUrl": "https://hooks.example.com/a"})),
+            )
+            .unwrap();
+        assert!(b > a);
+        let listed: Vec<_> = s
+            .webhook_subscriptions()
+            .map(|w| w.topic.as_str())
+            .collect();
+        assert_eq!(listed, ["PRODUCTS_UPDATE", "PRODUCTS_DELETE"]);
+        assert_eq!(s.webhook_subscription(b).unwrap().format, "JSON");
+        let gid = json!(format!("gid://shopify/WebhookSubscription/{a}"));
+        assert_eq!(s.webhook_subscription_delete(&gid), Ok(a));
+        assert_eq!(
+            messages(s.webhook_subscription_delete(&gid)),
+            ["Webhook subscription does not exist"]
+        );
+        let wrong_kind = json!(format!("gid://shopify/Product/{b}"));
+        assert!(s.webhook_subscription_delete(&wrong_kind).is_err());
+        assert_eq!(s.webhook_subscriptions().count(), 1);
+        // Ids are never reused.
+        let c = s
+            .webhook_subscription_create(
+                "PRODUCTS_UPDATE",
+                &input(json!({"uri": "https://hooks.example.com/a"})),
+            )
+            .unwrap();
+        assert!(c > b);
+    }
+
+    #[test]
+    fn addresses_are_validated_like_shopify() {
+        let mut s = store();
+        let create = |s: &mut Store, uri: &str| {
+            s.webhook_subscription_create("PRODUCTS_CREATE", &input(json!({"uri": uri})))
+        };
+        for (uri, message) in [
+            ("", "Address can't be blank"),
+            (
+                "http://hooks.example.com/a",
+                "Address protocol http:// is not supported",
+            ),
+            (
+                "ftp://hooks.example.com/a",
+                "Address protocol ftp:// is not supported",
+            ),
+            ("hooks.example.com/a", "Address is invalid"),
+            ("https://", "Address is invalid"),
+            ("https://exa mple.com/", "Address is invalid"),
+            (
+                "https://localhost:3000/h",
+                "Address cannot be a Shopify or an internal domain",
+            ),
+            (
+                "https://127.0.0.1/h",
+                "Address cannot be a Shopify or an internal domain",
+            ),
+            (
+                "https://10.1.2.3/h",
+                "Address cannot be a Shopify or an internal domain",
+            ),
+            (
+                "https://shop.myshopify.com/h",
+                "Address cannot be a Shopify or an internal domain",
+            ),
+        ] {
+            assert_eq!(messages(create(&mut s, uri)), [message], "{uri}");
+        }
+        let e = create(&mut s, "http://x.example").unwrap_err();
+        assert_eq!(
+            e[0].field.as_deref(),
+            Some(&["webhookSubscription".to_string(), "callbackUrl".to_string()][..])
+        );
+        assert!(create(&mut s, "https://hooks.example.com:8443/h?x=1").is_ok());
+        assert!(create(&mut s, "pubsub://my-project:my-topic").is_ok());
+        assert_eq!(
+            messages(create(&mut s, "https://hooks.example.com:8443/h?x=1")),
+            ["Address for this topic has already been taken"]
+        );
+        assert_eq!(s.webhook_subscriptions().count(), 2);
     }
 }
 

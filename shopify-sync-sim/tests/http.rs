@@ -779,7 +779,7 @@ async fn arbitrary_valid_documents_execute() {
     assert!(n.get("handle").is_none(), "@skip honoured");
     assert_eq!(n["__typename"], "Product");
     assert_eq!(d["shop"]["myshopifyDomain"], sim.shop());
-    let body = gql(&sim, "mutation { webhookSubscriptionDelete(id: \"gid://shopify/WebhookSubscription/1\") { deletedWebhookSubscriptionId } }", json!({})).await;
+    let body = gql(&sim, "mutation { shopLocaleEnable(locale: \"fr\") { userErrors { message } } }", json!({})).await;
     let msg = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
         msg.contains("does not implement"),

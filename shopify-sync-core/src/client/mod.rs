@@ -31,6 +31,7 @@ pub mod pagination;
 pub mod products;
 pub mod throttle;
 pub mod transport;
+pub mod webhooks;
 
 use crate::error::{Error, ErrorKind, GraphqlError, Result};
 use crate::schema::{admin_schema, SchemaVersion};
