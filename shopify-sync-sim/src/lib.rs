@@ -75,6 +75,10 @@ pub struct SimConfig {
     pub job_delay: Duration,
     /// Address to listen on; port 0 picks a free port. Loopback by default.
     pub listen: SocketAddr,
+    /// How long a product write takes to reach the search index (0 by default): within
+    /// it, `updated_at` filters do not return the product yet, as on Shopify. Incremental
+    /// pulls prove their overlap window against it.
+    pub index_lag: Duration,
     /// Share of requests that fail with a random fault (0 by default); see [`faults`].
     pub fault_rate: f64,
     /// Seed of the random faults.
@@ -92,6 +96,7 @@ impl Default for SimConfig {
             max_query_cost: 1_000,
             job_delay: Duration::from_millis(100),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            index_lag: Duration::ZERO,
             fault_rate: 0.0,
             fault_seed: 1,
         }

@@ -29,6 +29,7 @@ OPTIONS:
   --restore-rate N       points restored per second (default 100)
   --max-query-cost N     single-document cost limit (default 1000)
   --job-delay-ms N       membership job duration (default 100)
+  --index-lag-ms N       search index lag behind writes (default 0)
   --fault-rate R         share of requests failing with a random fault (default 0)
   --fault-seed N         seed of the random faults (default 1)
   -h, --help             this text
@@ -68,6 +69,10 @@ fn parse(args: &[String]) -> Result<SimConfig, String> {
             "--job-delay-ms" => {
                 config.job_delay =
                     Duration::from_millis(num("--job-delay-ms", value("--job-delay-ms")?)?)
+            }
+            "--index-lag-ms" => {
+                config.index_lag =
+                    Duration::from_millis(num("--index-lag-ms", value("--index-lag-ms")?)?)
             }
             "--fault-rate" => config.fault_rate = num("--fault-rate", value("--fault-rate")?)?,
             "--fault-seed" => config.fault_seed = num("--fault-seed", value("--fault-seed")?)?,

@@ -23,6 +23,7 @@ use std::rc::Rc;
 pub struct Ctx<'s> {
     store: RefCell<&'s mut Store>,
     shop_domain: String,
+    index_horizon: Option<Timestamp>,
 }
 
 impl<'s> Ctx<'s> {
@@ -31,7 +32,14 @@ impl<'s> Ctx<'s> {
         Ctx {
             store: RefCell::new(store),
             shop_domain: shop_domain.to_string(),
+            index_horizon: None,
         }
+    }
+
+    /// Products written after `horizon` are not yet visible to `updated_at` filters.
+    pub fn with_index_horizon(mut self, horizon: Option<Timestamp>) -> Self {
+        self.index_horizon = horizon;
+        self
     }
 
     fn store(&self) -> Ref<'_, &'s mut Store> {
@@ -505,7 +513,8 @@ fn products_connection<'c, 's>(
 ) -> Result<Val<'c, 's>, FieldError> {
     let sort = args.get("sortKey").and_then(Value::as_str).unwrap_or("ID");
     let query =
-        crate::search::Query::parse(args.get("query").and_then(Value::as_str).unwrap_or(""));
+        crate::search::Query::parse(args.get("query").and_then(Value::as_str).unwrap_or(""))
+            .with_index_horizon(ctx.index_horizon);
     let items: Vec<(Key, u64, Obj)> = match ids {
         None => store
             .products()
@@ -573,7 +582,8 @@ fn query_field<'c, 's>(
         "productsCount" => {
             let q = crate::search::Query::parse(
                 args.get("query").and_then(Value::as_str).unwrap_or(""),
-            );
+            )
+            .with_index_horizon(ctx.index_horizon);
             count_record(
                 store.products().filter(|p| q.matches_product(p)).count(),
                 args.get("limit").and_then(Value::as_i64),

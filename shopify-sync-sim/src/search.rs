@@ -3,6 +3,10 @@
 //! values, `-field:value` and `NOT` negation, implicit `AND`, explicit `AND` / `OR`
 //! (`OR` binds loosest), and bare words matched against the title.
 //!
+//! The simulator can model the index's lag ([`Query::with_index_horizon`]): a product
+//! written within the lag is not yet returned by an `updated_at` filter, as on Shopify,
+//! where the search index trails writes by seconds.
+//!
 //! Fields: `id`, `title`, `handle`, `status` (comma list), `tag`, `tag_not`, `vendor`,
 //! `product_type`, `sku`, `updated_at`, `created_at`. An unknown field matches nothing,
 //! as Shopify's search does for a field it does not index.
@@ -31,6 +35,7 @@ struct Term {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Query {
     any_of: Vec<Vec<Term>>,
+    index_horizon: Option<Timestamp>,
 }
 
 impl Query {
@@ -59,7 +64,17 @@ impl Query {
             }
         }
         any_of.retain(|c| !c.is_empty());
-        Query { any_of }
+        Query {
+            any_of,
+            index_horizon: None,
+        }
+    }
+
+    /// Model the search index's lag: products written after `horizon` are not yet
+    /// indexed under their new `updated_at`, so no `updated_at` term matches them.
+    pub fn with_index_horizon(mut self, horizon: Option<Timestamp>) -> Query {
+        self.index_horizon = horizon;
+        self
     }
 
     /// True when the query has no terms (it matches everything).
@@ -69,7 +84,13 @@ impl Query {
 
     /// Whether `product` matches.
     pub fn matches_product(&self, product: &Product) -> bool {
-        self.matches(|term| product_term(product, term))
+        let unindexed = self.index_horizon.is_some_and(|h| product.updated_at > h);
+        self.matches(|term| {
+            if unindexed && term.field.as_deref() == Some("updated_at") {
+                return false;
+            }
+            product_term(product, term)
+        })
     }
 
     /// Whether `collection` matches (fields `id`, `title`, `handle`, `updated_at`,

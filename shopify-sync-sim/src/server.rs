@@ -293,7 +293,10 @@ async fn execute(
             )
         }
     };
-    let ctx = Ctx::new(&mut state.store, &shared.config.shop);
+    let lag = shared.config.index_lag;
+    let horizon = (!lag.is_zero())
+        .then(|| crate::clock::Timestamp::now().plus_secs(-(lag.as_secs_f64().ceil() as i64)));
+    let ctx = Ctx::new(&mut state.store, &shared.config.shop).with_index_horizon(horizon);
     let exec = Execution::new(schema, &valid.document)
         .operation(operation)
         .coerced_variable_values(&valid.variables);

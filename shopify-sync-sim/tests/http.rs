@@ -779,7 +779,12 @@ async fn arbitrary_valid_documents_execute() {
     assert!(n.get("handle").is_none(), "@skip honoured");
     assert_eq!(n["__typename"], "Product");
     assert_eq!(d["shop"]["myshopifyDomain"], sim.shop());
-    let body = gql(&sim, "mutation { shopLocaleEnable(locale: \"fr\") { userErrors { message } } }", json!({})).await;
+    let body = gql(
+        &sim,
+        "mutation { shopLocaleEnable(locale: \"fr\") { userErrors { message } } }",
+        json!({}),
+    )
+    .await;
     let msg = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
         msg.contains("does not implement"),
@@ -821,4 +826,34 @@ async fn binary_prints_env_lines_and_serves() {
         .unwrap();
     assert_eq!(resp["data"]["productsCount"]["count"], 10);
     child.kill().await.unwrap();
+}
+
+// The search index's lag, for incremental pulls' overlap window.
+#[tokio::test]
+async fn a_fresh_write_is_not_yet_in_updated_at_filters() {
+    let sim = Simulator::start(SimConfig {
+        index_lag: Duration::from_secs(3),
+        ..small()
+    })
+    .await
+    .unwrap();
+    let p = sim.dump().products[0].clone();
+    let mut fields = serde_json::Map::new();
+    fields.insert("title".into(), json!("Just Edited"));
+    let edited = sim.edit_product(p.id, &fields).unwrap();
+    let since = edited.updated_at.plus_secs(-1);
+    let q = "query C($q: String) { productsCount(query: $q) { count } products(first: 5, query: $q) { nodes { id } } }";
+    let d = data(&sim, q, json!({"q": format!("updated_at:>='{since}'")})).await;
+    assert_eq!(d["productsCount"]["count"], 0, "not indexed yet");
+    // Other reads see the write at once.
+    let d = data(
+        &sim,
+        "query P($id: ID!) { product(id: $id) { title } }",
+        json!({"id": format!("gid://shopify/Product/{}", p.id)}),
+    )
+    .await;
+    assert_eq!(d["product"]["title"], "Just Edited");
+    tokio::time::sleep(Duration::from_millis(4_100)).await;
+    let d = data(&sim, q, json!({"q": format!("updated_at:>='{since}'")})).await;
+    assert_eq!(d["productsCount"]["count"], 1, "indexed after the lag");
 }
