@@ -9,6 +9,7 @@ fn every_client_document_validates_against_2025_10_and_2026_07() {
     let docs: Vec<(&str, String)> = products::documents()
         .into_iter()
         .chain(collections::documents())
+        .chain(webhooks::documents())
         .collect();
     assert!(docs.len() >= 20, "all modules list their documents");
     let mut failures = vec![];
