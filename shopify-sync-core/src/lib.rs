@@ -6,3 +6,8 @@ pub mod error;
 pub mod model;
 pub mod schema;
 pub mod webhook;
+
+/// The README's examples, compiled as doc tests so they cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
