@@ -5,6 +5,8 @@ pub mod client;
 pub mod error;
 pub mod model;
 pub mod schema;
+pub mod staging;
+pub mod status;
 pub mod webhook;
 
 /// The README's examples, compiled as doc tests so they cannot drift from the code.

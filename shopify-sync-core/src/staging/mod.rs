@@ -1,0 +1,50 @@
+//! Staging: what the sync compares. Canonical snapshots of products and collections,
+//! the field mask that says which fields the caller manages, and the versioned
+//! fingerprint of a snapshot under a mask.
+//!
+//! This module owns the canonical form of catalog content and the normalisations that
+//! make a value that round-trips through Shopify compare equal (decimals by value, tags,
+//! handles, empty strings that Shopify stores as `null`). It is pure: it must not touch
+//! the network, the change store, the clock or the executor, and knows nothing of the
+//! client or the bindings. It depends on [`crate::model`] only. The three-way diff, the
+//! change and plan types, review and audit will live here too, built on these pieces.
+//!
+//! - [`ProductSnapshot`], [`CollectionSnapshot`] (and [`Snapshot`], either of them
+//!   tagged with its `kind`): built from the model with `from_product` /
+//!   `from_collection`, or read from snake_case JSON.
+//! - [`FieldMask`]: the set of managed [`Field`]s; unmanaged fields take no part in the
+//!   fingerprint or the diff.
+//! - [`Fingerprint`]: `v1:<sha-256 hex>` of the snapshot's canonical document, specified
+//!   byte for byte in [`fingerprint`] so that another implementation can reproduce it.
+//!
+//! ```
+//! use shopify_sync::model::Product;
+//! use shopify_sync::staging::{Field, FieldMask, ProductSnapshot};
+//!
+//! // What the merchant's database holds, and what Shopify echoed after the write.
+//! let local: ProductSnapshot = serde_json::from_str(r#"{
+//!     "title": "Tee", "tags": [" Red ", "red", "sale"], "vendor": "In-house",
+//!     "variants": [{"price": "10", "sku": "TEE-1"}]
+//! }"#).unwrap();
+//! let remote: Product = serde_json::from_str(r#"{
+//!     "id": "gid://shopify/Product/1", "title": "Tee", "tags": ["Red", "sale"], "vendor": "Hermes",
+//!     "variants": [{"id": "gid://shopify/ProductVariant/2", "price": "10.00", "sku": "TEE-1"}]
+//! }"#).unwrap();
+//! let remote = ProductSnapshot::from_product(&remote);
+//!
+//! // The vendor is managed in the Shopify admin, not by this sync.
+//! let mask = FieldMask::PRODUCT.without(Field::Vendor);
+//! assert_eq!(local.fingerprint(mask), remote.fingerprint(mask));
+//! assert_ne!(local.fingerprint(FieldMask::ALL), remote.fingerprint(FieldMask::ALL));
+//! ```
+
+pub mod fingerprint;
+mod mask;
+mod snapshot;
+
+pub use fingerprint::{canonical_collection, canonical_product, Fingerprint};
+pub use mask::{Field, FieldMask};
+pub use snapshot::{
+    normalize_handle, normalize_tags, CollectionSnapshot, OptionSnapshot, ProductSnapshot,
+    RuleSetSnapshot, Snapshot, VariantSnapshot,
+};
