@@ -3,6 +3,7 @@
 //! Keep a merchant's product catalog in sync with a Shopify store.
 pub mod client;
 pub mod error;
+pub mod executor;
 pub mod model;
 pub mod schema;
 pub mod staging;
