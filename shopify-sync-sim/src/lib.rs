@@ -20,7 +20,6 @@
 //! userErrors), [`faults`] (injected failures), [`search`] (the `query:` syntax), [`objects`] and [`mutations`] (GraphQL
 //! execution over the store), [`validate`] (Shopify-shaped validation errors),
 //! [`throttle`] (the cost bucket), [`stats`], and the HTTP server.
-pub mod actual_cost;
 pub mod captures;
 pub mod catalog;
 pub mod clock;

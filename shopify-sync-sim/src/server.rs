@@ -312,8 +312,15 @@ async fn execute(
         Err(e) => json!({"errors": [{"message": e.message().to_string()}]}),
     };
     let data = body.get("data").cloned().unwrap_or(Value::Null);
-    let actual =
-        crate::actual_cost::actual_cost(schema, &valid.document, operation, &data).min(requested);
+    let actual = shopify_sync::client::cost::actual_cost(
+        schema,
+        &valid.document,
+        req.operation_name.as_deref(),
+        &req.variables,
+        &data,
+    )
+    .unwrap_or(requested)
+    .min(requested);
     state.bucket.refund(requested - actual, now);
     let status = state.bucket.status(now);
     let obj = body.as_object_mut().expect("a response is an object");
