@@ -1,7 +1,7 @@
 //! Every document the client can send validates against both shipped Admin schemas, so
 //! the client works whichever of the supported versions a shop is configured for.
 use apollo_compiler::ExecutableDocument;
-use shopify_sync::client::{collections, products, webhooks};
+use shopify_sync::client::{bulk, collections, products, webhooks};
 use shopify_sync::schema::{admin_schema, SchemaVersion};
 
 #[test]
@@ -10,6 +10,7 @@ fn every_client_document_validates_against_2025_10_and_2026_07() {
         .into_iter()
         .chain(collections::documents())
         .chain(webhooks::documents())
+        .chain(bulk::documents())
         .collect();
     assert!(docs.len() >= 20, "all modules list their documents");
     let mut failures = vec![];

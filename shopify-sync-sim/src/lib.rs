@@ -18,8 +18,9 @@
 //!
 //! Module map: [`catalog`] (data and the seeded generator), [`store`] (state, writes,
 //! userErrors), [`faults`] (injected failures), [`search`] (the `query:` syntax), [`objects`] and [`mutations`] (GraphQL
-//! execution over the store), [`validate`] (Shopify-shaped validation errors),
+//! execution over the store), [`bulk`] (bulk operations, staged uploads, downloads), [`validate`] (Shopify-shaped validation errors),
 //! [`throttle`] (the cost bucket), [`stats`], and the HTTP server.
+pub mod bulk;
 pub mod captures;
 pub mod catalog;
 pub mod clock;
@@ -82,6 +83,10 @@ pub struct SimConfig {
     pub fault_rate: f64,
     /// Seed of the random faults.
     pub fault_seed: u64,
+    /// How fast bulk operations write result lines (objects per second; 2,000 by
+    /// default, an order of magnitude public reports of large exports suggest: Shopify
+    /// publishes no figure). `f64::INFINITY` runs them as fast as the simulator can.
+    pub bulk_rows_per_second: f64,
 }
 
 impl Default for SimConfig {
@@ -98,6 +103,7 @@ impl Default for SimConfig {
             index_lag: Duration::ZERO,
             fault_rate: 0.0,
             fault_seed: 1,
+            bulk_rows_per_second: 2_000.0,
         }
     }
 }
@@ -114,6 +120,7 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<faults::FaultPlan>,
     pub(crate) state: Mutex<State>,
     pub(crate) stats: Mutex<Recorder>,
+    pub(crate) bulk: bulk::BulkOperations,
     requests: AtomicU64,
 }
 
@@ -147,9 +154,13 @@ impl Simulator {
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
+        let store = Store::new(catalog, config.job_delay);
+        let bulk = store.bulk().clone();
+        bulk.configure(&format!("http://{addr}"), config.bulk_rows_per_second);
         let shared = Arc::new(Shared {
+            bulk,
             state: Mutex::new(State {
-                store: Store::new(catalog, config.job_delay),
+                store,
                 bucket: Bucket::new(config.bucket_size, config.restore_rate, Instant::now()),
             }),
             faults: Mutex::new(faults::FaultPlan::new(config.fault_rate, config.fault_seed)),
@@ -250,6 +261,30 @@ impl Simulator {
             .unwrap_or_else(|e| e.into_inner())
             .log()
             .to_vec()
+    }
+
+    /// Every bulk operation so far, by ascending id.
+    pub fn bulk_operations(&self) -> Vec<bulk::BulkOperation> {
+        self.shared.bulk.list()
+    }
+
+    /// Every request to the bulk storage endpoints (result downloads, staged uploads),
+    /// with whether it carried an access token: real Shopify's are other hosts, which
+    /// must never see it.
+    pub fn bulk_transfers(&self) -> Vec<bulk::Transfer> {
+        self.shared.bulk.transfers()
+    }
+
+    /// Make the next bulk operation created fail with `code` after writing
+    /// `after_objects` lines: it ends `FAILED`, its lines so far at `partialDataUrl`.
+    pub fn fail_next_bulk_operation(&self, after_objects: u64, code: bulk::BulkErrorCode) {
+        self.shared.bulk.fail_next(after_objects, code);
+    }
+
+    /// Expire every finished bulk operation, as seven days do on Shopify: `EXPIRED`, no
+    /// URLs, downloads refused.
+    pub fn expire_bulk_operations(&self) {
+        self.shared.bulk.expire();
     }
 
     /// Stop serving and wait for in-flight requests to finish.

@@ -27,6 +27,10 @@ pub const IMPLEMENTED: &[&str] = &[
     "tagsRemove",
     "webhookSubscriptionCreate",
     "webhookSubscriptionDelete",
+    "bulkOperationRunQuery",
+    "bulkOperationRunMutation",
+    "bulkOperationCancel",
+    "stagedUploadsCreate",
 ];
 
 fn obj_arg(args: &Map<String, Value>, names: &[&str]) -> Map<String, Value> {
@@ -67,6 +71,12 @@ pub(crate) fn mutation_field<'c, 's>(
     let errors_of =
         |r: &Result<u64, Vec<UserError>>| errs(r.as_ref().err().map_or(&[][..], Vec::as_slice));
     let fields: Vec<(&'static str, Val)> = match name {
+        "bulkOperationRunQuery"
+        | "bulkOperationRunMutation"
+        | "bulkOperationCancel"
+        | "stagedUploadsCreate" => {
+            crate::bulk::mutation_field(ctx, name, args, info.schema(), &err_type)
+        }
         "productCreate" => {
             let r =
                 ctx.write(|s: &mut Store| s.product_create(&obj_arg(args, &["product", "input"])));

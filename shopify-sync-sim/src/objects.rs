@@ -24,6 +24,8 @@ pub struct Ctx<'s> {
     store: RefCell<&'s mut Store>,
     shop_domain: String,
     index_horizon: Option<Timestamp>,
+    api_version: String,
+    bulk_window: Option<(usize, usize)>,
 }
 
 impl<'s> Ctx<'s> {
@@ -33,7 +35,29 @@ impl<'s> Ctx<'s> {
             store: RefCell::new(store),
             shop_domain: shop_domain.to_string(),
             index_horizon: None,
+            api_version: shopify_sync::schema::DEFAULT_API_VERSION.to_string(),
+            bulk_window: None,
         }
+    }
+
+    /// The API version of the request (it decides version-dependent behaviour, such as
+    /// the bulk operation limits).
+    pub fn with_api_version(mut self, version: &str) -> Self {
+        self.api_version = version.to_string();
+        self
+    }
+
+    /// The request's API version.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    /// Execute as a bulk query does: pagination arguments are ignored, nested
+    /// connections are unbounded, and the top-level connection yields the items at
+    /// positions `window.0..window.1` of its whole, sorted list.
+    pub fn with_bulk_window(mut self, window: (usize, usize)) -> Self {
+        self.bulk_window = Some(window);
+        self
     }
 
     /// Products written after `horizon` are not yet visible to `updated_at` filters.
@@ -147,6 +171,21 @@ fn field_error(message: impl Into<String>) -> FieldError {
     }
 }
 
+impl<'c, 's> Obj<'c, 's> {
+    /// The context of a store-backed object.
+    fn ctx(&self) -> Option<&'c Ctx<'s>> {
+        match self {
+            Obj::Query(c)
+            | Obj::Mutation(c)
+            | Obj::Product(c, _)
+            | Obj::Variant(c, _)
+            | Obj::Collection(c, _)
+            | Obj::ProductOption(c, ..) => Some(*c),
+            _ => None,
+        }
+    }
+}
+
 impl<'c, 's> ObjectValue for Obj<'c, 's> {
     fn type_name(&self) -> &str {
         match self {
@@ -168,7 +207,14 @@ impl<'c, 's> ObjectValue for Obj<'c, 's> {
         info: &'a ResolveInfo<'a>,
     ) -> Result<ResolvedValue<'a>, FieldError> {
         let args = serde_json::to_value(info.arguments()).unwrap_or(Value::Null);
-        let args = args.as_object().cloned().unwrap_or_default();
+        let mut args = args.as_object().cloned().unwrap_or_default();
+        if let Some((lo, hi)) = self.ctx().and_then(|c| c.bulk_window) {
+            // Bulk execution: `paginate` reads these instead of the pagination arguments.
+            args.insert("__bulk".into(), json!(true));
+            if matches!(self, Obj::Query(_)) {
+                args.insert("__bulk_window".into(), json!([lo, hi]));
+            }
+        }
         let name = info.field_name();
         let val = match self {
             Obj::Query(ctx) => query_field(ctx, name, &args, info)?,
@@ -386,9 +432,19 @@ fn paginate<'c, 's>(
     mut items: Vec<(Key, u64, Obj<'c, 's>)>,
     args: &Map<String, Value>,
 ) -> Result<Page<'c, 's>, FieldError> {
-    let first = args.get("first").and_then(Value::as_i64);
-    let last = args.get("last").and_then(Value::as_i64);
-    if first.is_none() && last.is_none() {
+    // In bulk execution (see `Ctx::with_bulk_window`) every item is returned, or the
+    // top-level connection's window of them.
+    let bulk = args.get("__bulk").is_some();
+    let window = args
+        .get("__bulk_window")
+        .and_then(Value::as_array)
+        .map(|w| {
+            let at = |i: usize| w.get(i).and_then(Value::as_u64).unwrap_or(0) as usize;
+            (at(0), at(1))
+        });
+    let first = args.get("first").and_then(Value::as_i64).filter(|_| !bulk);
+    let last = args.get("last").and_then(Value::as_i64).filter(|_| !bulk);
+    if first.is_none() && last.is_none() && !bulk {
         return Err(field_error("you must provide one of first or last"));
     }
     for n in [first, last].into_iter().flatten() {
@@ -418,7 +474,11 @@ fn paginate<'c, 's>(
     };
     let mut start = 0;
     let mut end = items.len();
-    if let Some(after) = args.get("after").and_then(Value::as_str) {
+    if let Some((lo, hi)) = window {
+        start = lo.min(end);
+        end = hi.min(end);
+    }
+    if let Some(after) = args.get("after").and_then(Value::as_str).filter(|_| !bulk) {
         let (value, id) = decode_cursor(after)?;
         if let Some(sample) = items.first() {
             let at = (key_from_json(&value, &sample.0), id);
@@ -428,7 +488,7 @@ fn paginate<'c, 's>(
                 .unwrap_or(items.len());
         }
     }
-    if let Some(before) = args.get("before").and_then(Value::as_str) {
+    if let Some(before) = args.get("before").and_then(Value::as_str).filter(|_| !bulk) {
         let (value, id) = decode_cursor(before)?;
         if let Some(sample) = items.first() {
             let at = (key_from_json(&value, &sample.0), id);
@@ -665,6 +725,17 @@ fn query_field<'c, 's>(
                 args.get("limit").and_then(Value::as_i64),
             )
         }
+        "bulkOperation" | "currentBulkOperation" => {
+            crate::bulk::query_field(store.bulk(), name, args)
+        }
+        "bulkOperations" => {
+            let items = crate::bulk::all_records(store.bulk())
+                .into_iter()
+                .enumerate()
+                .map(|(pos, (id, o))| (Key::Num(pos as i128), id, o))
+                .collect();
+            Val::Obj(Obj::Connection(Rc::new(paginate(info, items, args)?)))
+        }
         "node" => Val::from(args.get("id").and_then(|v| node(ctx, &store, v))),
         "nodes" => Val::List(
             args.get("ids")
@@ -758,6 +829,7 @@ fn node<'c, 's>(ctx: &'c Ctx<'s>, store: &Store, id: &Value) -> Option<Obj<'c, '
         "WebhookSubscription" => store
             .webhook_subscription(n)
             .map(webhook_subscription_record),
+        "BulkOperation" => crate::bulk::operation_obj(store.bulk(), id),
         _ => None,
     }
 }

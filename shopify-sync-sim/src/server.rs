@@ -1,6 +1,7 @@
 //! The HTTP side: `POST /admin/api/{version}/graphql.json` answered as Shopify answers
 //! it (auth, validation, cost, throttling, execution), plus the simulator's own
-//! endpoints under `/_sim/` (statistics, state dump, out-of-band edits).
+//! endpoints under `/_sim/` (statistics, state dump, out-of-band edits), and the bulk
+//! operations' storage endpoints (signed downloads, staged uploads; see [`crate::bulk`]).
 use crate::faults::Fault;
 use crate::objects::Ctx;
 use crate::stats::Outcome;
@@ -8,7 +9,7 @@ use crate::Shared;
 use apollo_compiler::executable::OperationType;
 use apollo_compiler::resolvers::Execution;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,6 +31,17 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/dump", get(dump))
         .route("/_sim/products/{id}", post(edit_product))
         .route("/_sim/faults", post(inject_faults).get(fault_log))
+        .route("/_sim/storage/bulk/{file}", get(crate::bulk::download))
+        .route(
+            "/_sim/staged-uploads/",
+            post(crate::bulk::upload_form)
+                .layer(DefaultBodyLimit::max(crate::bulk::UPLOAD_BODY_LIMIT)),
+        )
+        .route(
+            "/_sim/staged-uploads/{*key}",
+            axum::routing::put(crate::bulk::upload_put)
+                .layer(DefaultBodyLimit::max(crate::bulk::UPLOAD_BODY_LIMIT)),
+        )
         .with_state(shared)
 }
 
@@ -296,7 +308,9 @@ async fn execute(
     let lag = shared.config.index_lag;
     let horizon = (!lag.is_zero())
         .then(|| crate::clock::Timestamp::now().plus_secs(-(lag.as_secs_f64().ceil() as i64)));
-    let ctx = Ctx::new(&mut state.store, &shared.config.shop).with_index_horizon(horizon);
+    let ctx = Ctx::new(&mut state.store, &shared.config.shop)
+        .with_index_horizon(horizon)
+        .with_api_version(&version);
     let exec = Execution::new(schema, &valid.document)
         .operation(operation)
         .coerced_variable_values(&valid.variables);
@@ -307,6 +321,7 @@ async fn execute(
     let result = exec.execute_sync(&root);
     drop(root);
     drop(ctx);
+    crate::bulk::start_pending(&shared, state.store.bulk());
     let mut body = match result {
         Ok(resp) => serde_json::to_value(&resp).unwrap_or(Value::Null),
         Err(e) => json!({"errors": [{"message": e.message().to_string()}]}),

@@ -61,8 +61,9 @@ struct Job {
     done: bool,
 }
 
-/// The whole shop.
-#[derive(Debug)]
+/// The whole shop. A clone is a snapshot (bulk queries run over one), sharing only the
+/// bulk operations.
+#[derive(Debug, Clone)]
 pub struct Store {
     products: BTreeMap<u64, Product>,
     collections: BTreeMap<u64, Collection>,
@@ -76,6 +77,7 @@ pub struct Store {
     next_id: u64,
     last_write: Timestamp,
     webhooks: Webhooks,
+    bulk: crate::bulk::BulkOperations,
 }
 
 /// Which list field of the store a new id is for.
@@ -103,6 +105,7 @@ impl Store {
             next_id: 1,
             last_write: Timestamp::from_secs(0),
             webhooks: Webhooks::default(),
+            bulk: Default::default(),
         };
         let mut max_seen = 0;
         for p in catalog.products {
@@ -192,6 +195,11 @@ impl Store {
     }
 
     // ----- reads -------------------------------------------------------------------
+
+    /// The shop's bulk operations and staged uploads.
+    pub fn bulk(&self) -> &crate::bulk::BulkOperations {
+        &self.bulk
+    }
 
     /// All products by ascending id.
     pub fn products(&self) -> impl Iterator<Item = &Product> {
@@ -1430,7 +1438,7 @@ pub struct WebhookSubscription {
 }
 
 /// The shop's webhook subscriptions, by ascending id.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Webhooks {
     subscriptions: BTreeMap<u64, WebhookSubscription>,
     created: u64,

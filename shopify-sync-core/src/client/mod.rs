@@ -24,9 +24,11 @@
 //! println!("{} products", resp.data["productsCount"]["count"]);
 //! # Ok(()) }
 //! ```
+pub mod bulk;
 pub mod collections;
 pub mod config;
 pub mod cost;
+pub mod jsonl;
 pub mod pagination;
 pub mod products;
 pub mod throttle;
