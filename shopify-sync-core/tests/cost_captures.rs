@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 use shopify_sync::client::cost::{actual_cost, requested_cost};
 use shopify_sync::schema::{admin_schema, SchemaVersion};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Share of triples that must match exactly.
 const REQUIRED_MATCH_PERCENT: usize = 95;
@@ -524,117 +524,23 @@ fn validate(text: &str) -> Result<(&'static Valid<Schema>, Valid<ExecutableDocum
 
 // ---- Extracting the triples -------------------------------------------------------------
 
+/// Every captured request with a reported cost, read with the simulator's capture
+/// walker (the same requests the simulator's own cost test sends over HTTP).
 fn load_triples(root: &Path) -> Vec<Triple> {
-    let mut files = Vec::new();
-    json_files(root, &mut files);
-    files.sort();
-    let mut triples = Vec::new();
-    for path in files {
-        let name = path
-            .strip_prefix(root)
-            .unwrap_or(&path)
-            .display()
-            .to_string();
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        walk(&name, &json, String::new(), None, &mut triples);
-    }
-    triples
-}
-
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            json_files(&path, out);
-        } else if path.extension().is_some_and(|ext| ext == "json") {
-            out.push(path);
-        }
-    }
-}
-
-/// Finds every object holding a document next to a response with a requested cost.
-/// Response `data` and request `variables` are not searched (they hold `query` fields
-/// and arguments of their own).
-fn walk(
-    file: &str,
-    value: &Value,
-    pointer: String,
-    parent: Option<&Map<String, Value>>,
-    out: &mut Vec<Triple>,
-) {
-    match value {
-        Value::Object(map) => {
-            let document = ["query", "document"]
-                .iter()
-                .find_map(|key| map.get(*key)?.as_str());
-            if let Some(document) = document {
-                let sibling = || {
-                    if pointer.ends_with("/request") {
-                        parent
-                    } else {
-                        None
-                    }
-                };
-                let response = ["response", "result"]
-                    .iter()
-                    .find_map(|key| map.get(*key).or_else(|| sibling()?.get(*key)));
-                if let Some((expected, actual, data)) = response.and_then(requested_cost_in) {
-                    out.push(Triple {
-                        file: file.to_owned(),
-                        pointer: pointer.clone(),
-                        document: document.to_owned(),
-                        operation_name: map
-                            .get("operationName")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned),
-                        variables: map
-                            .get("variables")
-                            .and_then(Value::as_object)
-                            .cloned()
-                            .unwrap_or_default(),
-                        expected,
-                        actual,
-                        data: data.cloned(),
-                    });
-                }
-            }
-            for (key, child) in map {
-                if key != "data" && key != "variables" {
-                    let escaped = key.replace('~', "~0").replace('/', "~1");
-                    walk(file, child, format!("{pointer}/{escaped}"), Some(map), out);
-                }
-            }
-        }
-        Value::Array(items) => {
-            for (index, item) in items.iter().enumerate() {
-                walk(file, item, format!("{pointer}/{index}"), None, out);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The requested cost, actual cost and `data` of a response, the body being the response
-/// itself or under `body` or `payload`.
-fn requested_cost_in(response: &Value) -> Option<(u64, Option<u64>, Option<&Value>)> {
-    [
-        Some(response),
-        response.get("body"),
-        response.get("payload"),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|body| {
-        let cost = body
-            .pointer("/extensions/cost/requestedQueryCost")?
-            .as_u64()?;
-        let actual = body
-            .pointer("/extensions/cost/actualQueryCost")
-            .and_then(Value::as_u64);
-        Some((cost, actual, body.get("data")))
-    })
+    shopify_sync_sim::captures::requests_with_cost(root)
+        .unwrap_or_else(|e| panic!("reading the captures: {e}"))
+        .into_iter()
+        .map(|r| Triple {
+            data: r.response.get("data").cloned(),
+            file: r.file,
+            pointer: r.pointer,
+            document: r.document,
+            operation_name: r.operation_name,
+            variables: r.variables,
+            expected: r.requested_cost,
+            actual: r.actual_cost,
+        })
+        .collect()
 }
 
 // ---- Checking that a response answers the recorded document -----------------------------
