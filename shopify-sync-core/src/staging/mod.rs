@@ -48,3 +48,28 @@ pub use snapshot::{
     normalize_handle, normalize_tags, CollectionSnapshot, OptionSnapshot, ProductSnapshot,
     RuleSetSnapshot, Snapshot, VariantSnapshot,
 };
+
+pub mod audit;
+pub mod change;
+pub mod diff;
+pub mod plan;
+pub mod review;
+
+pub use audit::{audit_jsonl, AuditAction, AuditEntry, AuditLog, AuditQuery};
+pub use change::{
+    ApplyOutcome, ApplyResult, Change, ChangeId, ChangeRow, ChangeState, IdMapping, Operation,
+    PlanId, PreflightCode, PreflightIssue, Resolution, Review, StaleGuard, Take, Target,
+    TargetKind, VariantIdMapping,
+};
+pub use diff::{
+    collection_eq, diff, diff_collection, diff_product, diff_with, patch_collection, patch_product,
+    product_eq, DiffOptions, DiffRow, RowKind,
+};
+pub use plan::{
+    Entity, Plan, PlanInput, PlanSummary, Planner, Record, ReviewRow, Scope, Sides, TargetRows,
+    PLAN_FILE_VERSION, PLAN_FORMAT,
+};
+pub use review::{
+    review_changes, ChangeFilter, Rejection, Rejections, ReviewAction, ReviewReport, SkippedChange,
+};
+pub mod store;
