@@ -1,0 +1,34 @@
+"""Shared helpers: the repository's test vectors and data files.
+
+The ``shopify_sim`` fixture comes from the installed package's pytest plugin
+(``shopify_sync.testing``, entry point ``pytest11``).
+"""
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+    # The entry point is not loaded then: load the fixtures' plugin by name.
+    pytest_plugins = ["shopify_sync.testing"]
+
+ROOT = Path(__file__).resolve().parents[2]
+VECTORS = ROOT / "tests" / "vectors"
+HMAC_VECTORS = ROOT / "data" / "shopify" / "samples" / "hmac" / "shopify-hmac-vectors.json"
+
+
+def load_vectors(name: str) -> Dict[str, Any]:
+    """A vector file, checked for unique case names (the README's rule)."""
+    data: Dict[str, Any] = json.loads((VECTORS / name).read_text(encoding="utf-8"))
+    names = [c["name"] for c in data["cases"]]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    assert not duplicates, f"{name}: duplicate case names {duplicates}"
+    return data
+
+
+def cases(name: str) -> List[Any]:
+    """The cases of a vector file as pytest params, with their names as ids."""
+    return [pytest.param(c, id=c["name"]) for c in load_vectors(name)["cases"]]
