@@ -1,13 +1,16 @@
-//! Staging: what the sync compares. Canonical snapshots of products and collections,
-//! the field mask that says which fields the caller manages, and the versioned
-//! fingerprint of a snapshot under a mask.
+//! Staging: what the sync compares, what it proposes, and what it remembers. Canonical
+//! snapshots of products and collections, the field mask that says which fields the
+//! caller manages, the versioned fingerprint of a snapshot under a mask; the three-way
+//! [`diff`](mod@diff), the [`change`](mod@change) and [`plan`](mod@plan) types with their
+//! state machine, [`review`](mod@review), the append-only [`audit`] trail, and the
+//! [`store`] that keeps them (in memory or in one SQLite file).
 //!
 //! This module owns the canonical form of catalog content and the normalisations that
 //! make a value that round-trips through Shopify compare equal (decimals by value, tags,
-//! handles, empty strings that Shopify stores as `null`). It is pure: it must not touch
-//! the network, the change store, the clock or the executor, and knows nothing of the
-//! client or the bindings. It depends on [`crate::model`] only. The three-way diff, the
-//! change and plan types, review and audit will live here too, built on these pieces.
+//! handles, empty strings that Shopify stores as `null`), and every rule about changes.
+//! Apart from the store, it does no I/O: it must not touch the network or the executor,
+//! and knows nothing of the client or the bindings (times default to now and can be
+//! passed in, for tests and replays).
 //!
 //! - [`ProductSnapshot`], [`CollectionSnapshot`] (and [`Snapshot`], either of them
 //!   tagged with its `kind`): built from the model with `from_product` /
