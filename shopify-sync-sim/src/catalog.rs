@@ -7,6 +7,7 @@
 use crate::clock::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use shopify_sync::staging::normalize_handle;
 
 /// A product option (`Size`, `Color` ...), with its values in display order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,10 +215,11 @@ pub(crate) const FIRST_COLLECTION_ID: u64 = 400_000_000_000;
 
 /// SplitMix64: tiny, fast and stable across platforms and crate versions, so a seed
 /// always yields the same catalog.
-struct Rng(u64);
+#[derive(Debug)]
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -308,23 +310,6 @@ const SIZES: &[&str] = &["XS", "S", "M", "L", "XL"];
 const COLORS: &[&str] = &["Black", "White", "Red", "Blue", "Green", "Grey"];
 const MATERIALS: &[&str] = &["Cotton", "Wool", "Linen"];
 
-/// Make a handle from a title as Shopify does: lowercase ASCII letters and digits, runs
-/// of anything else become one `-`, no leading or trailing `-`.
-pub fn handleize(title: &str) -> String {
-    let mut out = String::with_capacity(title.len());
-    for c in title.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
-}
-
 impl Catalog {
     /// Generate a catalog from a spec. The same spec always yields the same catalog.
     ///
@@ -370,7 +355,7 @@ impl Catalog {
             };
             let mut product = Product {
                 id: ids.product(),
-                handle: handleize(&title),
+                handle: normalize_handle(&title),
                 title,
                 description_html: format!("<p>Seeded product number {}.</p>", i + 1),
                 vendor: rng.pick(VENDORS).to_string(),
@@ -392,7 +377,7 @@ impl Catalog {
             let title = "Every Combination Sampler".to_string();
             let mut product = Product {
                 id: ids.product(),
-                handle: handleize(&title),
+                handle: normalize_handle(&title),
                 title,
                 description_html: String::new(),
                 vendor: VENDORS[0].to_string(),
@@ -469,7 +454,7 @@ impl Catalog {
             };
             collections.push(Collection {
                 id,
-                handle: handleize(&title),
+                handle: normalize_handle(&title),
                 title,
                 description_html: String::new(),
                 sort_order: if rule_set.is_some() {
@@ -645,12 +630,6 @@ mod tests {
         };
         let c = Catalog::generate(&edge);
         assert_eq!(c.products.last().unwrap().variants.len(), 2_048);
-    }
-
-    #[test]
-    fn handles_follow_shopify() {
-        assert_eq!(handleize("  Classic T-Shirt #12 "), "classic-t-shirt-12");
-        assert_eq!(handleize("Ça & Là"), "ça-là");
     }
 
     #[test]

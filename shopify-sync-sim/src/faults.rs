@@ -79,7 +79,8 @@ impl Fault {
 pub(crate) struct FaultPlan {
     queue: std::collections::VecDeque<Fault>,
     rate: f64,
-    rng: u64,
+    /// The catalog's generator: stable across platforms, so a seed replays.
+    rng: crate::catalog::Rng,
     log: Vec<FaultRecord>,
 }
 
@@ -88,7 +89,7 @@ impl FaultPlan {
         FaultPlan {
             queue: Default::default(),
             rate,
-            rng: seed,
+            rng: crate::catalog::Rng(seed),
             log: vec![],
         }
     }
@@ -102,12 +103,7 @@ impl FaultPlan {
     }
 
     fn random(&mut self) -> u64 {
-        // SplitMix64, as the catalog generator: stable across platforms.
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.rng.next()
     }
 
     /// The fault for the next request, if any: a queued one first, else one drawn at the

@@ -5,13 +5,14 @@
 //! JSON input objects and leave as records or user errors. [`crate::objects`] turns them
 //! into GraphQL results.
 use crate::catalog::{
-    handleize, Catalog, Collection, OptionValue, Product, ProductOption, Rule, RuleSet, Variant,
+    Catalog, Collection, OptionValue, Product, ProductOption, Rule, RuleSet, Variant,
     FIRST_COLLECTION_ID, FIRST_OPTION_ID, FIRST_OPTION_VALUE_ID, FIRST_PRODUCT_ID,
     FIRST_VARIANT_ID,
 };
 use crate::clock::Timestamp;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
+use shopify_sync::staging::{normalize_handle, normalize_tags};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -1058,7 +1059,7 @@ impl Store {
         };
         match wanted {
             Some(raw) if !raw.trim().is_empty() => {
-                let h = handleize(raw);
+                let h = normalize_handle(raw);
                 if h.chars().count() > 255 {
                     return Err(vec![UserError::new(
                         &["handle"],
@@ -1075,7 +1076,7 @@ impl Store {
                 }
                 Ok(h)
             }
-            _ => Ok(unique_handle(&handleize(title), taken)),
+            _ => Ok(unique_handle(&normalize_handle(title), taken)),
         }
     }
 
@@ -1118,15 +1119,15 @@ impl Store {
             .and_then(Value::as_str)
             .filter(|h| !h.trim().is_empty())
         {
-            Some(h) if taken(&handleize(h)) => {
+            Some(h) if taken(&normalize_handle(h)) => {
                 return Err(vec![UserError::new(
                     &["handle"],
                     format!("Handle '{h}' already in use. Please provide a new handle."),
                     None,
                 )]);
             }
-            Some(h) => handleize(h),
-            None => unique_handle(&handleize(&title), taken),
+            Some(h) => normalize_handle(h),
+            None => unique_handle(&normalize_handle(&title), taken),
         };
         let now = self.write_time();
         let id = self.new_id(IdKind::Collection);
@@ -1190,7 +1191,7 @@ impl Store {
             }
         }
         if let Some(h) = input.get("handle").and_then(Value::as_str) {
-            let h2 = handleize(h);
+            let h2 = normalize_handle(h);
             if self
                 .collection_handles
                 .get(&h2)
@@ -1795,27 +1796,6 @@ fn ids_of(v: Option<&Value>) -> Vec<u64> {
     v.and_then(Value::as_array)
         .map(|a| a.iter().filter_map(gid_number).collect())
         .unwrap_or_default()
-}
-
-/// Shopify's tag normalisation: split on commas, trim, drop empties, keep the first
-/// spelling of each tag compared without case, sort.
-///
-/// ```
-/// use shopify_sync_sim::store::normalize_tags;
-/// let tags = vec![" Sale ".to_string(), "sale".into(), "b,a".into(), "".into()];
-/// assert_eq!(normalize_tags(&tags), vec!["a", "b", "Sale"]);
-/// ```
-pub fn normalize_tags(tags: &[String]) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    let mut out: Vec<String> = vec![];
-    for t in tags.iter().flat_map(|t| t.split(',')) {
-        let t = t.trim();
-        if !t.is_empty() && seen.insert(t.to_lowercase()) {
-            out.push(t.to_string());
-        }
-    }
-    out.sort_by_key(|t| t.to_lowercase());
-    out
 }
 
 /// Apply the scalar product fields present in `input` (title, descriptionHtml, vendor,
