@@ -7,7 +7,8 @@ use serde_json::json;
 use shopify_sync::error::ErrorKind;
 use shopify_sync::model::{Gid, Product};
 use shopify_sync::staging::store::{
-    ChangeStore, MemoryStore, SnapshotSide, SqliteStore, StoredSnapshot, SCHEMA_VERSION,
+    ChangeStore, MemoryStore, SnapshotBatch, SnapshotSide, SqliteStore, StoredSnapshot,
+    SCHEMA_VERSION,
 };
 use shopify_sync::staging::{
     ApplyResult, AuditAction, AuditQuery, ChangeFilter, ChangeState, Field, FieldMask, IdMapping,
@@ -369,6 +370,7 @@ async fn behaviour(store: &dyn ChangeStore) {
         snapshot: Snapshot::Product(snap(json!({"title": "T1 new"}))),
         fingerprint: Some(snap(json!({"title": "T1 new"})).fingerprint(FieldMask::ALL)),
         updated_at: Some(at(6)),
+        local_id: Some("sku-1".into()),
     };
     store
         .put_snapshots(
@@ -382,7 +384,7 @@ async fn behaviour(store: &dyn ChangeStore) {
             .snapshot(SnapshotSide::Base, "gid://shopify/Product/1")
             .await
             .unwrap(),
-        Some(stored)
+        Some(stored.clone())
     );
     assert_eq!(
         store
@@ -398,6 +400,53 @@ async fn behaviour(store: &dyn ChangeStore) {
         Some("cursor-2")
     );
     assert_eq!(store.checkpoint("other").await.unwrap(), None);
+
+    // A batch puts, deletes and moves a cursor together; listing is by key.
+    let mut two = stored.clone();
+    two.local_id = None;
+    let batch = SnapshotBatch {
+        put: vec![
+            (
+                SnapshotSide::Remote,
+                "gid://shopify/Product/2".into(),
+                two.clone(),
+            ),
+            (
+                SnapshotSide::Remote,
+                "gid://shopify/Product/10".into(),
+                two.clone(),
+            ),
+        ],
+        delete: vec![
+            (SnapshotSide::Base, "gid://shopify/Product/1".into()),
+            (SnapshotSide::Base, "gid://shopify/Product/404".into()),
+        ],
+        checkpoints: vec![("pull".into(), "cursor-3".into())],
+    };
+    store.write_snapshots(&batch).await.unwrap();
+    assert!(store
+        .snapshots(SnapshotSide::Base)
+        .await
+        .unwrap()
+        .is_empty());
+    let keys: Vec<String> = store
+        .snapshots(SnapshotSide::Remote)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, s)| {
+            assert_eq!(s, two);
+            k
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        ["gid://shopify/Product/10", "gid://shopify/Product/2"]
+    );
+    assert_eq!(
+        store.checkpoint("pull").await.unwrap().as_deref(),
+        Some("cursor-3")
+    );
 }
 
 #[tokio::test]
@@ -422,7 +471,7 @@ async fn sqlite_store_behaviour() {
     );
     assert_eq!(
         store.checkpoint("pull").await.unwrap().as_deref(),
-        Some("cursor-2")
+        Some("cursor-3")
     );
     assert!(store.recovered().is_empty());
     // The audit trail is append-only, even to SQL.

@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: the change store in memory, for tests and short-lived tools.
 
-use super::{ops, ChangeStore, SavedPlan, SnapshotSide, StoredSnapshot, Txn};
+use super::{ops, ChangeStore, SavedPlan, SnapshotBatch, SnapshotSide, StoredSnapshot, Txn};
 use crate::error::{Error, Result};
 use crate::staging::audit::{AuditEntry, AuditLog, AuditQuery};
 use crate::staging::change::{
@@ -211,17 +211,37 @@ impl ChangeStore for MemoryStore {
         Box::pin(async move { self.run(|s| Ok(s.rejections.clone())) })
     }
 
-    fn put_snapshots<'a>(
-        &'a self,
-        side: SnapshotSide,
-        entries: &'a [(String, StoredSnapshot)],
-    ) -> BoxFuture<'a, Result<()>> {
+    fn write_snapshots<'a>(&'a self, batch: &'a SnapshotBatch) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             self.run(|s| {
-                for (key, snap) in entries {
-                    s.snapshots.insert((side, key.clone()), snap.clone());
+                for (side, key, snap) in &batch.put {
+                    s.snapshots.insert((*side, key.clone()), snap.clone());
+                }
+                for (side, key) in &batch.delete {
+                    s.snapshots.remove(&(*side, key.clone()));
+                }
+                for (name, value) in &batch.checkpoints {
+                    s.checkpoints.insert(name.clone(), value.clone());
                 }
                 Ok(())
+            })
+        })
+    }
+
+    fn snapshots(
+        &self,
+        side: SnapshotSide,
+    ) -> BoxFuture<'_, Result<Vec<(String, StoredSnapshot)>>> {
+        Box::pin(async move {
+            self.run(|s| {
+                let mut out: Vec<(String, StoredSnapshot)> = s
+                    .snapshots
+                    .iter()
+                    .filter(|((sd, _), _)| *sd == side)
+                    .map(|((_, k), v)| (k.clone(), v.clone()))
+                    .collect();
+                out.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(out)
             })
         })
     }

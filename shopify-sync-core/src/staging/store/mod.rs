@@ -99,6 +99,30 @@ pub struct StoredSnapshot {
     /// Shopify's `updatedAt`.
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// The caller's id of the entity, once known (base snapshots: joins a local record
+    /// that does not carry the Shopify id yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_id: Option<String>,
+}
+
+/// Snapshot writes and checkpoints committed together by
+/// [`ChangeStore::write_snapshots`]: a pull's page and its cursor land in one
+/// transaction, so a crash never leaves a cursor ahead of the data.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotBatch {
+    /// Snapshots to insert or replace, by side and key.
+    pub put: Vec<(SnapshotSide, String, StoredSnapshot)>,
+    /// Snapshots to remove, by side and key (absent keys are ignored).
+    pub delete: Vec<(SnapshotSide, String)>,
+    /// Checkpoints to set, `(name, value)`.
+    pub checkpoints: Vec<(String, String)>,
+}
+
+impl SnapshotBatch {
+    /// Whether it writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.put.is_empty() && self.delete.is_empty() && self.checkpoints.is_empty()
+    }
 }
 
 /// What saving a plan did.
@@ -175,12 +199,12 @@ pub trait ChangeStore: Send + Sync {
     /// Every remembered rejection, for the [`Planner`](super::Planner).
     fn rejections(&self) -> BoxFuture<'_, Result<Rejections>>;
 
-    /// Store snapshots of one side, by key (use the entity's gid).
-    fn put_snapshots<'a>(
-        &'a self,
-        side: SnapshotSide,
-        entries: &'a [(String, StoredSnapshot)],
-    ) -> BoxFuture<'a, Result<()>>;
+    /// Insert, replace and delete snapshots and set checkpoints, in one transaction.
+    fn write_snapshots<'a>(&'a self, batch: &'a SnapshotBatch) -> BoxFuture<'a, Result<()>>;
+
+    /// Every snapshot of one side, sorted by key.
+    fn snapshots(&self, side: SnapshotSide)
+        -> BoxFuture<'_, Result<Vec<(String, StoredSnapshot)>>>;
 
     /// One stored snapshot.
     fn snapshot<'a>(
@@ -194,6 +218,24 @@ pub trait ChangeStore: Send + Sync {
 
     /// A named checkpoint.
     fn checkpoint<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>>>;
+
+    /// Store snapshots of one side, by key (use the entity's gid).
+    fn put_snapshots<'a>(
+        &'a self,
+        side: SnapshotSide,
+        entries: &'a [(String, StoredSnapshot)],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let batch = SnapshotBatch {
+                put: entries
+                    .iter()
+                    .map(|(k, s)| (side, k.clone(), s.clone()))
+                    .collect(),
+                ..SnapshotBatch::default()
+            };
+            self.write_snapshots(&batch).await
+        })
+    }
 
     /// Approve the selected `staged` changes.
     fn approve<'a>(

@@ -1,7 +1,7 @@
 //! [`SqliteStore`]: the change store in one SQLite file, the embedded default (see its
 //! docs).
 
-use super::{ops, ChangeStore, SavedPlan, SnapshotSide, StoredSnapshot, Txn};
+use super::{ops, ChangeStore, SavedPlan, SnapshotBatch, SnapshotSide, StoredSnapshot, Txn};
 use crate::error::{Error, ErrorKind, Result};
 use crate::staging::audit::{AuditEntry, AuditQuery};
 use crate::staging::change::{
@@ -786,31 +786,69 @@ impl ChangeStore for SqliteStore {
         })
     }
 
-    fn put_snapshots<'a>(
-        &'a self,
-        side: SnapshotSide,
-        entries: &'a [(String, StoredSnapshot)],
-    ) -> BoxFuture<'a, Result<()>> {
-        let encoded: Result<Vec<(String, String)>> = entries
+    fn write_snapshots<'a>(&'a self, batch: &'a SnapshotBatch) -> BoxFuture<'a, Result<()>> {
+        let encoded: Result<Vec<(SnapshotSide, String, String)>> = batch
+            .put
             .iter()
-            .map(|(k, s)| Ok((k.clone(), encode(s)?)))
+            .map(|(side, k, s)| Ok((*side, k.clone(), encode(s)?)))
             .collect();
+        let deletes = batch.delete.clone();
+        let checkpoints = batch.checkpoints.clone();
         let write = encoded.map(|encoded| {
             self.write(move |tx| {
-                let mut stmt = tx
+                let mut put = tx
                     .tx
                     .prepare_cached(
                         "INSERT OR REPLACE INTO snapshots (side, key, json) VALUES (?1, ?2, ?3)",
                     )
                     .map_err(sql)?;
-                for (key, json) in &encoded {
-                    stmt.execute(params![side.as_str(), key, json])
+                for (side, key, json) in &encoded {
+                    put.execute(params![side.as_str(), key, json])
                         .map_err(sql)?;
+                }
+                let mut del = tx
+                    .tx
+                    .prepare_cached("DELETE FROM snapshots WHERE side = ?1 AND key = ?2")
+                    .map_err(sql)?;
+                for (side, key) in &deletes {
+                    del.execute(params![side.as_str(), key]).map_err(sql)?;
+                }
+                let mut cp = tx
+                    .tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO checkpoints (name, value) VALUES (?1, ?2)",
+                    )
+                    .map_err(sql)?;
+                for (name, value) in &checkpoints {
+                    cp.execute(params![name, value]).map_err(sql)?;
                 }
                 Ok(())
             })
         });
         Box::pin(async move { write?.await })
+    }
+
+    fn snapshots(
+        &self,
+        side: SnapshotSide,
+    ) -> BoxFuture<'_, Result<Vec<(String, StoredSnapshot)>>> {
+        self.call(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT key, json FROM snapshots WHERE side = ?1 ORDER BY key")
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map(params![side.as_str()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(sql)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (key, json) = row.map_err(sql)?;
+                let snap = decode(&format!("snapshot {key}"), &json)?;
+                out.push((key, snap));
+            }
+            Ok(out)
+        })
     }
 
     fn snapshot<'a>(
