@@ -14,6 +14,8 @@
 //!   the change store;
 //! - [`status`]: `compute_status`, the one answer to "is this product in sync?";
 //! - [`executor`]: the parallel, rate-budgeted job runner with progress events;
+//! - [`sync`]: the sync engine: pull, plan, apply, webhook refresh (client + staging +
+//!   executor);
 //! - [`webhook`]: verifying and reading Shopify's webhook deliveries;
 //! - [`error`]: the one error type everything returns.
 pub mod client;
@@ -23,6 +25,7 @@ pub mod model;
 pub mod schema;
 pub mod staging;
 pub mod status;
+pub mod sync;
 pub mod webhook;
 
 /// The README's examples, compiled as doc tests so they cannot drift from the code.

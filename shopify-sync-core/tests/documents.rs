@@ -3,6 +3,7 @@
 use apollo_compiler::ExecutableDocument;
 use shopify_sync::client::{bulk, collections, products, webhooks};
 use shopify_sync::schema::{admin_schema, SchemaVersion};
+use shopify_sync::sync;
 
 #[test]
 fn every_client_document_validates_against_2025_10_and_2026_07() {
@@ -11,6 +12,7 @@ fn every_client_document_validates_against_2025_10_and_2026_07() {
         .chain(collections::documents())
         .chain(webhooks::documents())
         .chain(bulk::documents())
+        .chain(sync::documents())
         .collect();
     assert!(docs.len() >= 20, "all modules list their documents");
     let mut failures = vec![];

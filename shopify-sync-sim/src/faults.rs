@@ -98,6 +98,10 @@ impl FaultPlan {
         self.queue.extend(faults);
     }
 
+    pub(crate) fn set_rate(&mut self, rate: f64) {
+        self.rate = rate.clamp(0.0, 1.0);
+    }
+
     pub(crate) fn log(&self) -> &[FaultRecord] {
         &self.log
     }

@@ -253,6 +253,16 @@ impl Simulator {
             .push(faults);
     }
 
+    /// Change the random fault rate from now on (0 turns random faults off; queued
+    /// faults are unaffected): set a store up cleanly, then test under faults.
+    pub fn set_fault_rate(&self, rate: f64) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_rate(rate);
+    }
+
     /// Every fault used so far, in order, with whether its request was executed.
     pub fn fault_log(&self) -> Vec<faults::FaultRecord> {
         self.shared

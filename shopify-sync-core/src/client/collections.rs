@@ -58,7 +58,7 @@ const REMOVE: &str = "mutation CollectionRemove($id: ID!, $productIds: [ID!]!) {
 
 const JOB: &str = "query Job($id: ID!) { job(id: $id) { id done } }";
 
-fn with_fields(operation: &str) -> String {
+pub(crate) fn with_fields(operation: &str) -> String {
     format!("{operation}\n{COLLECTION_FIELDS}")
 }
 

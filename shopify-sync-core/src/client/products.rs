@@ -32,7 +32,7 @@ pub(crate) const VARIANT_FIELDS: &str = "fragment VariantFields on ProductVarian
 const VARIANTS_PER_PRODUCT: u32 = 100;
 
 /// The operation with the fragments it spreads (GraphQL refuses unused fragments).
-fn with_fragments(operation: &str) -> String {
+pub(crate) fn with_fragments(operation: &str) -> String {
     let mut doc = operation.to_string();
     for (name, fragment) in [
         ("...ProductFields", PRODUCT_FIELDS),
@@ -277,7 +277,7 @@ impl ShopifyClient {
     }
 
     /// Decode a product node, fetching the rest of its variants if the page was cut.
-    async fn complete_product(&self, node: Value) -> Result<Product> {
+    pub(crate) async fn complete_product(&self, node: Value) -> Result<Product> {
         let more = node
             .pointer("/variants/pageInfo/hasNextPage")
             .and_then(Value::as_bool)

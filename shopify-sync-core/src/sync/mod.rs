@@ -1,0 +1,132 @@
+//! The sync engine: pull the store, plan against the merchant's records, apply the
+//! approved changes, and keep everything in the [change store](crate::staging::store).
+//!
+//! It joins the [`client`](crate::client), the [`staging`](crate::staging) model and the
+//! [`executor`](crate::executor) into the workflow a catalog dashboard needs:
+//!
+//! 1. [`pull`](SyncEngine::pull): read Shopify into *remote* snapshots. A full pull reads
+//!    everything (paginated, or a bulk query for large catalogs), reconciles deletions
+//!    by the set of ids and membership from each custom collection's product list; an
+//!    incremental pull reads the products updated since a checkpointed cursor, minus an
+//!    overlap window for Shopify's search-index lag.
+//! 2. [`plan`](SyncEngine::plan): diff the caller's local records three ways against
+//!    the *base* (what was last synced) and the remote snapshots, and save the plan's
+//!    changes, `staged`, for review ([`ChangeStore::approve`] and friends).
+//! 3. [`apply`](SyncEngine::apply): write the approved changes through the executor,
+//!    journaled in the store (`applying` before a write is sent), each re-checked against
+//!    Shopify just before writing (the stale guard); new base snapshots after success.
+//! 4. [`refresh`](SyncEngine::refresh): a verified webhook marks an entity dirty and
+//!    re-reads it through GraphQL.
+//!
+//! What it owns: the order of those steps, the checkpoints, the mapping from changes to
+//! mutations, and the journal's recovery ([`reconcile`](SyncEngine::reconcile)). What it
+//! must not own: HTTP and throttling (the client's), diff and state rules (staging's),
+//! scheduling (the executor's), and any language binding.
+//!
+//! Store keys: snapshots are keyed by the entity's gid (`gid://shopify/Product/1`).
+//!
+//! ```no_run
+//! # async fn demo() -> shopify_sync::error::Result<()> {
+//! use std::sync::Arc;
+//! use shopify_sync::client::ShopifyClient;
+//! use shopify_sync::staging::store::{ChangeStore, SqliteStore};
+//! use shopify_sync::staging::{ChangeFilter, FieldMask, Review};
+//! use shopify_sync::sync::{LocalCatalog, PullMode, SyncEngine};
+//!
+//! let client = ShopifyClient::from_env()?;
+//! let store: Arc<dyn ChangeStore> = Arc::new(SqliteStore::open("sync.db")?);
+//! let engine = SyncEngine::new(client, store.clone());
+//! engine.pull(PullMode::Auto).await?;
+//! let plan = engine.plan(&LocalCatalog::default(), FieldMask::ALL).await?;
+//! store.approve(&ChangeFilter::default().plan(&plan.id), &Review::now("ana")).await?;
+//! let report = engine.apply(&ChangeFilter::default().plan(&plan.id)).await?;
+//! println!("{} applied, {} stale, {} failed", report.applied, report.stale, report.failed);
+//! # Ok(()) }
+//! ```
+
+pub mod apply;
+mod config;
+mod plan;
+pub mod pull;
+mod read;
+pub mod refresh;
+mod status;
+
+pub use apply::{ApplyOptions, ApplyReport};
+pub use config::{CreateIdentifier, PullMode, SyncConfig, WriteMode};
+pub use plan::LocalCatalog;
+pub use pull::PullReport;
+pub use read::documents;
+pub use refresh::{
+    Dirty, Mark, Outcome, Received, RefreshReport, WebhookQueue, DEFAULT_WATERMARKS, REFRESH_BATCH,
+};
+
+use crate::client::ShopifyClient;
+use crate::staging::change::Review;
+use crate::staging::store::ChangeStore;
+use std::fmt;
+use std::sync::Arc;
+
+/// Checkpoint names the engine keeps in the store.
+pub mod checkpoints {
+    /// The `updatedAt` cursor of incremental pulls (RFC 3339).
+    pub const PRODUCTS_UPDATED_AT: &str = "sync.products.updated_at";
+    /// When the last complete full pull finished (RFC 3339): the remote snapshots cover
+    /// the whole store from then on.
+    pub const FULL_PULL_AT: &str = "sync.full_pull.at";
+}
+
+/// Pull, plan and apply against one shop and one change store. Cheap to clone.
+#[derive(Clone)]
+pub struct SyncEngine {
+    client: ShopifyClient,
+    store: Arc<dyn ChangeStore>,
+    config: SyncConfig,
+}
+
+impl fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("shop", &self.client.config().shop())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncEngine {
+    /// An engine with the default [`SyncConfig`].
+    pub fn new(client: ShopifyClient, store: Arc<dyn ChangeStore>) -> SyncEngine {
+        SyncEngine {
+            client,
+            store,
+            config: SyncConfig::default(),
+        }
+    }
+
+    /// The same engine with this configuration.
+    #[must_use]
+    pub fn with_config(mut self, config: SyncConfig) -> SyncEngine {
+        self.config = config;
+        self
+    }
+
+    /// The client.
+    pub fn client(&self) -> &ShopifyClient {
+        &self.client
+    }
+
+    /// The change store.
+    pub fn store(&self) -> &Arc<dyn ChangeStore> {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// The review the engine signs its own transitions with.
+    fn actor(&self) -> Review {
+        Review::now(self.config.actor.clone())
+    }
+}

@@ -1,0 +1,244 @@
+//! The sync engine's apply against the simulator over real HTTP: approved changes are
+//! written once, conflicts and stale changes are not, and the store's journal, base
+//! snapshots and audit trail follow.
+use futures::TryStreamExt;
+use serde_json::json;
+use shopify_sync::client::config::ClientConfig;
+use shopify_sync::client::ShopifyClient;
+use shopify_sync::model::{Gid, Product};
+use shopify_sync::staging::store::{ChangeStore, MemoryStore, SnapshotSide};
+use shopify_sync::staging::{
+    AuditQuery, ChangeFilter, ChangeState, FieldMask, Operation, ProductSnapshot, Record, Review,
+    Snapshot,
+};
+use shopify_sync::sync::{LocalCatalog, PullMode, SyncEngine};
+use shopify_sync_sim::catalog::CatalogSpec;
+use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn sim(products: usize, collections: usize) -> Simulator {
+    Simulator::start(SimConfig {
+        catalog: CatalogSource::Generated(CatalogSpec {
+            products,
+            collections,
+            ..CatalogSpec::default()
+        }),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn client(sim: &Simulator) -> ShopifyClient {
+    let mut config =
+        ClientConfig::with_endpoint(&sim.endpoint(), Some(sim.shop()), sim.access_token()).unwrap();
+    config.retry.initial_backoff = Duration::from_millis(5);
+    config.retry.max_backoff = Duration::from_millis(50);
+    ShopifyClient::new(config).unwrap()
+}
+
+/// The local catalog as the merchant's database would hold it right after the first
+/// sync: every remote product, with a local id.
+async fn local_from_remote(store: &dyn ChangeStore) -> BTreeMap<String, Record<ProductSnapshot>> {
+    let mut out = BTreeMap::new();
+    for (key, s) in store.snapshots(SnapshotSide::Remote).await.unwrap() {
+        if let Snapshot::Product(p) = s.snapshot {
+            let gid: Gid<Product> = Gid::parse(&key).unwrap();
+            let local_id = format!("L{}", gid.numeric_id());
+            out.insert(local_id.clone(), Record::synced(local_id, gid, p));
+        }
+    }
+    out
+}
+
+fn catalog(records: &BTreeMap<String, Record<ProductSnapshot>>) -> LocalCatalog {
+    LocalCatalog {
+        products: records.values().cloned().collect(),
+        ..LocalCatalog::default()
+    }
+}
+
+#[tokio::test]
+async fn approved_changes_are_written_once_conflicts_and_stale_ones_are_not() {
+    let sim = sim(40, 6).await;
+    let c = client(&sim);
+    let store: Arc<dyn ChangeStore> = Arc::new(MemoryStore::new());
+    let engine = SyncEngine::new(c.clone(), store.clone());
+    engine.pull(PullMode::Paginated).await.unwrap();
+    let mut local = local_from_remote(store.as_ref()).await;
+    assert_eq!(local.len(), 40);
+    let adopted = engine
+        .baseline(&catalog(&local), FieldMask::ALL)
+        .await
+        .unwrap();
+    assert_eq!(adopted, 40);
+
+    let keys: Vec<String> = local.keys().cloned().collect();
+    let gids: BTreeMap<String, Gid<Product>> = local
+        .iter()
+        .map(|(k, r)| (k.clone(), r.shopify_id.unwrap()))
+        .collect();
+    let gid = |k: &str| gids[k];
+    // Local edits: a price, a title, a removed variant, a new product, a membership.
+    let (priced, titled, trimmed, conflicted, staled) =
+        (&keys[0], &keys[1], &keys[2], &keys[3], &keys[4]);
+    let r = local.get_mut(priced).unwrap();
+    for v in &mut r.snapshot.variants {
+        v.price = Some("123.45".parse().unwrap());
+    }
+    local.get_mut(titled).unwrap().snapshot.title = "Renamed locally".into();
+    let before_trim = local[trimmed].snapshot.variants.len();
+    let trimmed_has_two = before_trim >= 2;
+    if trimmed_has_two {
+        local.get_mut(trimmed).unwrap().snapshot.variants.pop();
+    }
+    local.get_mut(conflicted).unwrap().snapshot.title = "Ours".into();
+    local.get_mut(staled).unwrap().snapshot.title = "Ours too".into();
+    let new: ProductSnapshot = serde_json::from_value(json!({
+        "title": "Brand new tee", "handle": "brand-new-tee", "vendor": "In-house",
+        "status": "ACTIVE", "tags": ["new"],
+        "options": [{"name": "Size", "values": ["S", "M"]}],
+        "variants": [
+            {"price": "10.00", "sku": "BNT-S", "option_values": [{"name": "Size", "value": "S"}]},
+            {"price": "11.00", "sku": "BNT-M", "option_values": [{"name": "Size", "value": "M"}]}
+        ]
+    }))
+    .unwrap();
+    local.insert("NEW-1".into(), Record::new_local("NEW-1", new));
+    // Membership: add the priced product to a custom collection it is not in.
+    let custom: Vec<_> = c
+        .collections(None)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| !c.is_smart())
+        .collect();
+    let target = custom
+        .iter()
+        .find(|col| !local[priced].snapshot.collections.contains(&col.id))
+        .expect("a custom collection without the product")
+        .id;
+    local
+        .get_mut(priced)
+        .unwrap()
+        .snapshot
+        .collections
+        .push(target);
+
+    // The merchant edits the conflicted product's title in Shopify before the pull.
+    sim.edit_product(
+        gid(conflicted).numeric_id(),
+        json!({"title": "Theirs"}).as_object().unwrap(),
+    )
+    .unwrap();
+    engine.pull(PullMode::Paginated).await.unwrap();
+    let plan = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
+    let conflicts: Vec<_> = plan.changes.iter().filter(|c| c.has_conflict()).collect();
+    assert_eq!(conflicts.len(), 1, "{:#?}", plan.summary());
+    assert!(conflicts[0].target.is(&gid(conflicted).to_string()));
+
+    let by = Review::now("ana");
+    let approved = store
+        .approve(&ChangeFilter::default().plan(&plan.id), &by)
+        .await
+        .unwrap();
+    assert_eq!(approved.changed.len(), plan.changes.len() - 1);
+    // After review, the merchant edits the staled product's title: the change is stale.
+    sim.edit_product(
+        gid(staled).numeric_id(),
+        json!({"title": "Theirs, later"}).as_object().unwrap(),
+    )
+    .unwrap();
+
+    let report = engine
+        .apply(&ChangeFilter::default().plan(&plan.id))
+        .await
+        .unwrap();
+    assert_eq!(report.stale, 1, "{report:?}");
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert_eq!(report.applied as usize, approved.changed.len() - 1);
+    assert_eq!(report.created.len(), 1);
+    assert_eq!(report.created[0].local_id.as_deref(), Some("NEW-1"));
+
+    // Shopify holds the intent.
+    let read = |id: Gid<Product>| {
+        let c = c.clone();
+        async move { c.product(id).await.unwrap().unwrap() }
+    };
+    let p = read(gid(priced)).await;
+    assert!(p
+        .variants
+        .iter()
+        .all(|v| v.price.map(|m| m.to_string()).as_deref() == Some("123.45")));
+    assert_eq!(read(gid(titled)).await.title, "Renamed locally");
+    if trimmed_has_two {
+        assert_eq!(read(gid(trimmed)).await.variants.len(), before_trim - 1);
+    }
+    assert_eq!(read(gid(conflicted)).await.title, "Theirs");
+    assert_eq!(read(gid(staled)).await.title, "Theirs, later");
+    let created: Gid<Product> = Gid::parse(&report.created[0].shopify_id).unwrap();
+    let p = read(created).await;
+    assert_eq!(p.handle, "brand-new-tee");
+    assert_eq!(p.variants.len(), 2);
+    assert_eq!(
+        c.products_count(Some("handle:brand-new-tee"))
+            .await
+            .unwrap(),
+        1
+    );
+    let members: Vec<Gid<Product>> = c
+        .collection_product_ids(target)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(members.contains(&gid(priced)));
+
+    // The journal: every approved change ended, the stale one with its reason.
+    let ended = store
+        .changes(&ChangeFilter::default().plan(&plan.id))
+        .await
+        .unwrap();
+    for ch in &ended {
+        if ch.has_conflict() {
+            assert_eq!(ch.state, ChangeState::Staged);
+        } else if ch.target.is(&gid(staled).to_string()) {
+            assert_eq!(ch.state, ChangeState::Stale);
+            let why = ch.result.as_ref().unwrap().message.clone().unwrap();
+            assert!(why.contains("title"), "{why}");
+        } else {
+            assert_eq!(ch.state, ChangeState::Applied, "{ch:#?}");
+        }
+    }
+    let trail = store
+        .audit(&AuditQuery::default().target("NEW-1"))
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["planned", "approved", "applying", "applied"]);
+    assert!(store.in_flight().await.unwrap().is_empty());
+
+    // The new product's base carries its local id: planned again with the caller's
+    // record still lacking the gid, nothing is created twice; and every applied change
+    // now agrees on all three sides.
+    engine.pull(PullMode::Paginated).await.unwrap();
+    let again = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
+    let left: Vec<(Operation, String)> = again
+        .changes
+        .iter()
+        .map(|c| (c.operation, format!("{} {:?}", c.target, c.rows)))
+        .collect();
+    assert_eq!(left.len(), 2, "{left:#?}");
+    assert!(again.changes.iter().all(|c| c.has_conflict()), "{left:#?}");
+
+    // Applying again writes nothing.
+    let before = sim.stats().requests;
+    let report = engine
+        .apply(&ChangeFilter::default().plan(&plan.id))
+        .await
+        .unwrap();
+    assert_eq!((report.applied, report.stale, report.failed), (0, 0, 0));
+    assert!(sim.stats().requests - before <= 1);
+}
