@@ -46,7 +46,9 @@ use std::sync::Arc;
 
 type Local = BTreeMap<String, Record<ProductSnapshot>>;
 
-struct Args {
+/// The command line.
+#[derive(Debug, Default)]
+pub struct Args {
     local: Option<PathBuf>,
     apply: bool,
     store: Option<PathBuf>,
@@ -87,7 +89,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 .into(),
         );
     }
-    demo(args).await
+    demo(args).await.map(|_| ())
 }
 
 /// The store path: `--store`, `SHOPIFY_SYNC_STORE`, or `default`.
@@ -98,7 +100,23 @@ fn store_path(args: &Args, default: PathBuf) -> PathBuf {
         .unwrap_or(default)
 }
 
-async fn demo(args: Args) -> Result<(), Box<dyn Error>> {
+/// What the demo did, for its end-to-end test.
+#[derive(Debug)]
+pub struct Demo {
+    /// Changes in the plan, and those with a conflict.
+    pub planned: usize,
+    pub conflicts: usize,
+    /// Changes approved, and the apply's outcome.
+    pub approved: usize,
+    pub report: shopify_sync::sync::ApplyReport,
+    /// Status counts of the local products after the apply.
+    pub statuses: BTreeMap<SyncState, usize>,
+    /// THROTTLED responses the simulator sent.
+    pub throttled: u64,
+}
+
+/// The demo against the embedded simulator (see the module docs).
+pub async fn demo(args: Args) -> Result<Demo, Box<dyn Error>> {
     let sim = Simulator::start(SimConfig::default()).await?;
     println!(
         "Started the embedded Shopify simulator at {}",
@@ -190,7 +208,7 @@ async fn demo(args: Args) -> Result<(), Box<dyn Error>> {
         *counts.entry(s.state()).or_default() += 1;
     }
     println!("Status of the {} local products:", records.len());
-    for (state, n) in counts {
+    for (state, n) in &counts {
         println!("  {:<15} {n}", state.as_str());
     }
     let s = sim.stats();
@@ -199,7 +217,14 @@ async fn demo(args: Args) -> Result<(), Box<dyn Error>> {
         s.requests, s.throttled, s.cost_requested, s.cost_actual
     );
     sim.shutdown().await;
-    Ok(())
+    Ok(Demo {
+        planned: plan.changes.len(),
+        conflicts: plan.summary().conflicts,
+        approved: approved.changed.len(),
+        report,
+        statuses: counts,
+        throttled: s.throttled,
+    })
 }
 
 async fn real_store(args: Args) -> Result<(), Box<dyn Error>> {

@@ -11,7 +11,7 @@ use shopify_sync::staging::{
     AuditQuery, ChangeFilter, ChangeState, FieldMask, Operation, ProductSnapshot, Record, Review,
     Snapshot,
 };
-use shopify_sync::sync::{LocalCatalog, PullMode, SyncEngine};
+use shopify_sync::sync::{LocalCatalog, PullMode, SyncConfig, SyncEngine, WriteMode};
 use shopify_sync_sim::catalog::CatalogSpec;
 use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
 use std::collections::BTreeMap;
@@ -241,4 +241,103 @@ async fn approved_changes_are_written_once_conflicts_and_stale_ones_are_not() {
         .unwrap();
     assert_eq!((report.applied, report.stale, report.failed), (0, 0, 0));
     assert!(sim.stats().requests - before <= 1);
+}
+
+/// Forced bulk mode: product updates go through one bulk mutation of `productSet`s
+/// (the guard reading versions by bulk query); creates and membership stay direct.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_mode_writes_updates_through_one_bulk_mutation() {
+    let sim = sim(60, 4).await;
+    let c = client(&sim);
+    let store: Arc<dyn ChangeStore> = Arc::new(MemoryStore::new());
+    let config = SyncConfig {
+        write_mode: WriteMode::Bulk,
+        ..SyncConfig::default()
+    };
+    let engine = SyncEngine::new(c.clone(), store.clone()).with_config(config);
+    engine.pull(PullMode::Paginated).await.unwrap();
+    let mut local = local_from_remote(store.as_ref()).await;
+    engine
+        .baseline(&catalog(&local), FieldMask::ALL)
+        .await
+        .unwrap();
+    let keys: Vec<String> = local.keys().cloned().collect();
+    for k in &keys[..30] {
+        let r = local.get_mut(k).unwrap();
+        r.snapshot.title = format!("{} (bulk)", r.snapshot.title);
+        for v in &mut r.snapshot.variants {
+            v.price = Some("8.88".parse().unwrap());
+        }
+    }
+    let trimmed = keys[30..]
+        .iter()
+        .find(|k| local[*k].snapshot.variants.len() >= 2)
+        .cloned()
+        .unwrap();
+    let before = local[&trimmed].snapshot.variants.len();
+    local.get_mut(&trimmed).unwrap().snapshot.variants.pop();
+    let new: ProductSnapshot =
+        serde_json::from_value(json!({"title": "Bulk-era tee", "handle": "bulk-era-tee"})).unwrap();
+    local.insert("NEW".into(), Record::new_local("NEW", new));
+    // The merchant moves one reviewed title after approval: stale, not overwritten.
+    let plan = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
+    store
+        .approve(&ChangeFilter::default().plan(&plan.id), &Review::now("ana"))
+        .await
+        .unwrap();
+    let moved = local[&keys[0]].shopify_id.unwrap();
+    sim.edit_product(
+        moved.numeric_id(),
+        json!({"title": "Merchant's"}).as_object().unwrap(),
+    )
+    .unwrap();
+
+    let report = engine
+        .apply(&ChangeFilter::default().plan(&plan.id))
+        .await
+        .unwrap();
+    // 30 titles + 30 price changes + 1 variant removal + 1 create; one title stale.
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert_eq!(report.stale, 1, "{report:?}");
+    assert_eq!(report.applied, 30 + 30 + 1 + 1 - 1);
+    let mutations: Vec<_> = sim
+        .bulk_operations()
+        .into_iter()
+        .filter(|op| op.kind == shopify_sync_sim::bulk::BulkKind::Mutation)
+        .collect();
+    assert_eq!(mutations.len(), 1, "{mutations:?}");
+
+    let products: BTreeMap<Gid<Product>, Product> = c
+        .products(Default::default())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    assert_eq!(products[&moved].title, "Merchant's");
+    for k in &keys[1..30] {
+        let p = &products[&local[k].shopify_id.unwrap()];
+        assert_eq!(p.title, local[k].snapshot.title);
+        assert!(p
+            .variants
+            .iter()
+            .all(|v| v.price.map(|m| m.to_string()).as_deref() == Some("8.88")));
+    }
+    assert_eq!(
+        products[&local[&trimmed].shopify_id.unwrap()].variants.len(),
+        before - 1
+    );
+    assert_eq!(
+        products
+            .values()
+            .filter(|p| p.handle == "bulk-era-tee")
+            .count(),
+        1
+    );
+    // Planned again, only the stale title's conflict is left.
+    engine.pull(PullMode::Paginated).await.unwrap();
+    let again = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
+    assert_eq!(again.changes.len(), 1, "{:#?}", again.summary());
+    assert!(again.changes[0].has_conflict());
 }

@@ -132,6 +132,17 @@ impl Unit {
     fn gid(&self) -> Option<&str> {
         self.target.shopify_id.as_deref()
     }
+
+    /// An update of an existing product (no create, no delete): what a bulk mutation
+    /// of `productSet`s can write.
+    fn is_product_update(&self) -> bool {
+        self.target.kind == TargetKind::Product
+            && self.gid().is_some()
+            && self
+                .changes
+                .iter()
+                .all(|c| !matches!(c.operation, Operation::Create | Operation::Delete))
+    }
 }
 
 /// What the guard says of one change.
@@ -180,11 +191,6 @@ impl SyncEngine {
         options: ApplyOptions,
     ) -> Result<ApplyReport> {
         let started = Instant::now();
-        if self.config.write_mode == WriteMode::Bulk {
-            return Err(Error::invalid_input(
-                "WriteMode::Bulk is not implemented yet: use WriteMode::Direct or Auto (direct)",
-            ));
-        }
         let reconciled = self.reconcile().await?;
         let mut narrowed = filter.clone();
         narrowed.states = Some(vec![ChangeState::Approved]);
@@ -208,8 +214,30 @@ impl SyncEngine {
         let executor = builder.start()?;
         let operation_id = executor.operation_id().to_owned();
 
+        // Large batches of product updates go through one bulk mutation.
+        let (bulk, entities): (Vec<Unit>, Vec<Unit>) =
+            entities.into_iter().partition(Unit::is_product_update);
+        let (bulk, entities) = match self.config.write_mode {
+            WriteMode::Bulk => (bulk, entities),
+            WriteMode::Auto if bulk.len() >= self.config.bulk_write_threshold => (bulk, entities),
+            _ => (Vec::new(), bulk.into_iter().chain(entities).collect()),
+        };
+
         // Entities, in guard batches of one kind, highest priority first.
         let mut phase_one = Vec::new();
+        if !bulk.is_empty() {
+            let run = run.clone();
+            let bulk = Arc::new(bulk);
+            let job = job_fn(WRITE_COST, move |ctx| {
+                let (run, bulk) = (run.clone(), bulk.clone());
+                async move {
+                    ctx.set_effect(Effect::Unknown);
+                    run.bulk_updates(&bulk).await
+                }
+            })
+            .with_retry(RetryPolicy::none());
+            phase_one.push(executor.submit(job).await?.id());
+        }
         for batch in batches(entities, self.config.guard_batch.clamp(1, 250)) {
             let priority = batch.iter().map(Unit::priority).max().unwrap_or(0);
             let cost = batch.len() as u32 + WRITE_COST;
@@ -315,6 +343,23 @@ impl SyncEngine {
 /// Requested cost of one write, as the executor's reservation (`productSet` returning
 /// the product: about 10 points plus its selection).
 const WRITE_COST: u32 = 300;
+
+/// The bulk mutation of product updates: one `productSet` per line, by id.
+const BULK_SET: &str = "mutation call($input: ProductSetInput!, $identifier: ProductSetIdentifiers) { productSet(input: $input, identifier: $identifier) { product { id updatedAt } userErrors { field message code } } }";
+
+/// The documents this module sends, for validation tests.
+pub fn documents() -> Vec<(&'static str, String)> {
+    vec![("sync_bulk_product_set", BULK_SET.to_string())]
+}
+
+/// One product's pending update: the changes it writes, the product they make, and
+/// the `productSet` input.
+struct Update {
+    gid: Gid<Product>,
+    write: Vec<Change>,
+    desired: ProductSnapshot,
+    input: Value,
+}
 
 fn retry_reads() -> RetryPolicy {
     RetryPolicy::default()
@@ -626,6 +671,35 @@ impl Run {
             let stale = ApplyResult::stale("the product was deleted on Shopify since review");
             return self.finish_all(changes, &stale).await;
         };
+        let Some(update) = self.prepare_update(gid, changes, current).await? else {
+            return Ok(());
+        };
+        let written = client
+            .product_set(update.input.clone(), Some(json!({ "id": gid.to_string() })))
+            .await?;
+        let remote = ProductSnapshot::from_product(&written)
+            .with_collections(current.collections.iter().copied());
+        let mut batch = SnapshotBatch::default();
+        let ids = self
+            .record_update(unit, &update, remote, written.updated_at, &mut batch)
+            .await?;
+        self.engine.store.write_snapshots(&batch).await?;
+        for c in &update.write {
+            self.finish(c, ApplyResult::applied(Some(ids.clone())))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The guard's verdict on each change of one product: those already applied or
+    /// stale are settled; the others make one `productSet` input (`None`: nothing to
+    /// write).
+    async fn prepare_update(
+        &self,
+        gid: Gid<Product>,
+        changes: &[Change],
+        current: &ProductSnapshot,
+    ) -> Result<Option<Update>> {
         let mut write = Vec::new();
         for c in changes {
             match product_verdict(c, current, self.mask(c)) {
@@ -635,10 +709,9 @@ impl Run {
             }
         }
         if write.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        let writes: Vec<(&str, &Value)> = write.iter().flat_map(|c| c.writes()).collect();
-        let desired = patch_product(Some(current), writes.iter().copied())?
+        let desired = patch_product(Some(current), write.iter().flat_map(|c| c.writes()))?
             .ok_or_else(|| Error::invalid_input("an update cannot delete the product"))?;
         let touched: BTreeSet<Field> = write
             .iter()
@@ -653,16 +726,30 @@ impl Run {
                 .is_some_and(|f| f.is_variant_field() || f == Field::Options)
         });
         let input = product_input(&desired, &touched, variants);
-        let written = client
-            .product_set(input, Some(json!({ "id": gid.to_string() })))
-            .await?;
-        let remote = ProductSnapshot::from_product(&written)
-            .with_collections(current.collections.iter().copied());
-        let key = gid.to_string();
+        Ok(Some(Update {
+            gid,
+            write,
+            desired,
+            input,
+        }))
+    }
+
+    /// Add the snapshots after a written update to `batch`: Shopify's state as
+    /// `remote`, and the base moved by the values written. Returns the id mapping.
+    async fn record_update(
+        &self,
+        unit: &Unit,
+        update: &Update,
+        remote: ProductSnapshot,
+        updated_at: Option<DateTime<Utc>>,
+        batch: &mut SnapshotBatch,
+    ) -> Result<IdMapping> {
+        let key = update.gid.to_string();
         let base = self.engine.store.snapshot(SnapshotSide::Base, &key).await?;
         let new_base = match base.as_ref().map(|b| &b.snapshot) {
             Some(Snapshot::Product(b)) => {
-                let mut b = patch_product(Some(b), writes.iter().copied())?.unwrap_or_default();
+                let writes = update.write.iter().flat_map(|c| c.writes());
+                let mut b = patch_product(Some(b), writes)?.unwrap_or_default();
                 fill_variant_ids(&mut b, &remote);
                 b
             }
@@ -673,22 +760,121 @@ impl Run {
             .local_id
             .clone()
             .or_else(|| base.and_then(|b| b.local_id));
-        self.store_both(
-            &key,
-            Snapshot::Product(remote),
-            Snapshot::Product(new_base),
-            written.updated_at,
-            local_id.clone(),
-        )
-        .await?;
-        let ids = IdMapping {
+        let stored = |snapshot: Snapshot, local_id: Option<String>| StoredSnapshot {
+            fingerprint: Some(snapshot.fingerprint(FieldMask::ALL)),
+            snapshot,
+            updated_at,
+            local_id,
+        };
+        batch.put.push((
+            SnapshotSide::Remote,
+            key.clone(),
+            stored(Snapshot::Product(remote), None),
+        ));
+        batch.put.push((
+            SnapshotSide::Base,
+            key.clone(),
+            stored(Snapshot::Product(new_base), local_id.clone()),
+        ));
+        Ok(IdMapping {
             local_id,
             shopify_id: key,
             variants: Vec::new(),
-        };
-        for c in &write {
-            self.finish(c, ApplyResult::applied(Some(ids.clone())))
+        })
+    }
+
+    /// Product updates as one bulk mutation of `productSet`s: the guard reads every
+    /// product's `updatedAt` by bulk query (no rate-limit points), the products that
+    /// moved are read whole, and each line's result settles its changes. Lines the
+    /// operation did not reach stay `applying` and are reconciled.
+    async fn bulk_updates(&self, units: &[Unit]) -> Result<()> {
+        let client = &self.engine.client;
+        let mut taken: Vec<(&Unit, Vec<Change>)> = Vec::with_capacity(units.len());
+        for unit in units {
+            let changes = self.begin(unit).await;
+            if !changes.is_empty() {
+                taken.push((unit, changes));
+            }
+        }
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let versions = read::bulk_versions(client).await?;
+        let mut current: HashMap<String, ProductSnapshot> = HashMap::new();
+        let mut to_read: Vec<Gid<Product>> = Vec::new();
+        for (unit, _) in &taken {
+            let Some(id) = unit.gid() else { continue };
+            let Some(version) = versions.get(id) else {
+                continue;
+            };
+            match self.engine.store.snapshot(SnapshotSide::Remote, id).await? {
+                Some(StoredSnapshot {
+                    snapshot: Snapshot::Product(p),
+                    updated_at,
+                    ..
+                }) if updated_at.is_some() && updated_at == *version => {
+                    current.insert(id.to_owned(), p);
+                }
+                _ => to_read.push(Gid::parse(id)?),
+            }
+        }
+        for p in read::products(client, &to_read).await? {
+            current.insert(p.id.to_string(), p.snapshot);
+        }
+        let mut updates: Vec<(&Unit, Update)> = Vec::new();
+        for (unit, changes) in &taken {
+            let gid: Gid<Product> = Gid::parse(unit.gid().unwrap_or_default())?;
+            match current.get(&gid.to_string()) {
+                Some(now) => {
+                    if let Some(u) = self.prepare_update(gid, changes, now).await? {
+                        updates.push((unit, u));
+                    }
+                }
+                None => {
+                    let stale =
+                        ApplyResult::stale("the product was deleted on Shopify since review");
+                    self.finish_all(changes, &stale).await?;
+                }
+            }
+        }
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let lines = updates
+            .iter()
+            .map(|(_, u)| json!({ "input": u.input, "identifier": { "id": u.gid.to_string() } }));
+        let result = client
+            .bulk_mutation(BULK_SET, lines, &crate::client::bulk::BulkOptions::default())
+            .await?;
+        let mut batch = SnapshotBatch::default();
+        let mut settled: Vec<(&Update, ApplyResult)> = Vec::new();
+        for (i, (unit, update)) in updates.iter().enumerate() {
+            let Some(line) = result.line(i as u64) else {
+                continue; // not reached: reconciled at the end
+            };
+            if !line.is_ok() {
+                let mut why: Vec<String> =
+                    line.user_errors().iter().map(|e| e.message.clone()).collect();
+                why.extend(line.errors().iter().map(|e| e.message.clone()));
+                settled.push((update, ApplyResult::failed(why.join("; "))));
+                continue;
+            }
+            let updated_at = line
+                .data()
+                .pointer("/productSet/product/updatedAt")
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse().ok());
+            let remote = update.desired.clone();
+            let ids = self
+                .record_update(unit, update, remote, updated_at, &mut batch)
                 .await?;
+            settled.push((update, ApplyResult::applied(Some(ids))));
+        }
+        self.engine.store.write_snapshots(&batch).await?;
+        for (update, result) in settled {
+            for c in &update.write {
+                self.finish(c, result.clone()).await?;
+            }
         }
         Ok(())
     }

@@ -56,7 +56,6 @@ pub use apply::{ApplyOptions, ApplyReport};
 pub use config::{CreateIdentifier, PullMode, SyncConfig, WriteMode};
 pub use plan::LocalCatalog;
 pub use pull::PullReport;
-pub use read::documents;
 pub use refresh::{
     Dirty, Mark, Outcome, Received, RefreshReport, WebhookQueue, DEFAULT_WATERMARKS, REFRESH_BATCH,
 };
@@ -66,6 +65,15 @@ use crate::staging::change::Review;
 use crate::staging::store::ChangeStore;
 use std::fmt;
 use std::sync::Arc;
+
+/// Every GraphQL document the engine sends (beyond the client's own), for validation
+/// tests.
+pub fn documents() -> Vec<(&'static str, String)> {
+    let mut docs = read::documents();
+    docs.extend(apply::documents());
+    docs.extend(pull::documents());
+    docs
+}
 
 /// Checkpoint names the engine keeps in the store.
 pub mod checkpoints {

@@ -5,7 +5,8 @@ use crate::client::collections::with_fields;
 use crate::client::pagination::{decode, paginate, Connection};
 use crate::client::products::with_fragments;
 use crate::client::ShopifyClient;
-use crate::error::Result;
+use crate::client::bulk::BulkOptions;
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Collection, Gid, Product};
 use crate::staging::ProductSnapshot;
 use chrono::{DateTime, Utc};
@@ -23,6 +24,9 @@ const VARIANTS: u32 = 25;
 const VERSIONS: &str = "query SyncVersions($ids: [ID!]!) {
   nodes(ids: $ids) { id ... on Product { updatedAt } ... on Collection { updatedAt } }
 }";
+
+/// Every product's `updatedAt`, as a bulk query (no rate-limit points).
+const BULK_VERSIONS: &str = "{ products { edges { node { id updatedAt } } } }";
 
 const PRODUCTS: &str = "query SyncProducts($ids: [ID!]!, $variants: Int!) {
   nodes(ids: $ids) { ... on Product { ...ProductFields
@@ -43,6 +47,7 @@ const COLLECTIONS: &str = "query SyncCollections($ids: [ID!]!) {
 pub fn documents() -> Vec<(&'static str, String)> {
     vec![
         ("sync_versions", VERSIONS.to_string()),
+        ("sync_bulk_versions", BULK_VERSIONS.to_string()),
         ("sync_products", with_fragments(PRODUCTS)),
         ("sync_product_collections", PRODUCT_COLLECTIONS.to_string()),
         ("sync_collections", with_fields(COLLECTIONS)),
@@ -87,6 +92,33 @@ pub(crate) async fn versions(
         for v in nodes.into_iter().flatten() {
             out.insert(v.id, v.updated_at);
         }
+    }
+    Ok(out)
+}
+
+/// Every product's `updatedAt`, by gid string, from one bulk query: for guards over
+/// more targets than `nodes(ids:)` reads cheaply.
+pub(crate) async fn bulk_versions(
+    client: &ShopifyClient,
+) -> Result<HashMap<String, Option<DateTime<Utc>>>> {
+    let result = client
+        .bulk_query(BULK_VERSIONS, &BulkOptions::default())
+        .await?;
+    if result.is_partial() {
+        return Err(Error::new(
+            ErrorKind::Server,
+            format!(
+                "the bulk listing of product versions failed midway ({})",
+                result.error_code().unwrap_or("unknown")
+            ),
+        )
+        .with_retryable(true));
+    }
+    let mut out = HashMap::new();
+    let mut records = client.bulk_download(&result)?;
+    while let Some(record) = records.try_next().await? {
+        let v: Version = decode(record.value()?, "bulk products")?;
+        out.insert(v.id, v.updated_at);
     }
     Ok(out)
 }
