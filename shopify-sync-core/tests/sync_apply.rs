@@ -325,7 +325,9 @@ async fn bulk_mode_writes_updates_through_one_bulk_mutation() {
             .all(|v| v.price.map(|m| m.to_string()).as_deref() == Some("8.88")));
     }
     assert_eq!(
-        products[&local[&trimmed].shopify_id.unwrap()].variants.len(),
+        products[&local[&trimmed].shopify_id.unwrap()]
+            .variants
+            .len(),
         before - 1
     );
     assert_eq!(
@@ -340,4 +342,65 @@ async fn bulk_mode_writes_updates_through_one_bulk_mutation() {
     let again = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
     assert_eq!(again.changes.len(), 1, "{:#?}", again.summary());
     assert!(again.changes[0].has_conflict());
+}
+
+/// New products are published to the configured publications; a publication that
+/// does not exist leaves the create applied (the product exists) with the reason.
+#[tokio::test]
+async fn creates_are_published_to_the_configured_publications() {
+    let sim = sim(5, 1).await;
+    let c = client(&sim);
+    let store: Arc<dyn ChangeStore> = Arc::new(MemoryStore::new());
+    let config = SyncConfig {
+        publications: vec![
+            "gid://shopify/Publication/1".into(),
+            "gid://shopify/Publication/2".into(),
+        ],
+        ..SyncConfig::default()
+    };
+    let engine = SyncEngine::new(c.clone(), store.clone()).with_config(config.clone());
+    engine.pull(PullMode::Paginated).await.unwrap();
+    let snap = |handle: &str| -> ProductSnapshot {
+        serde_json::from_value(json!({"title": handle, "handle": handle})).unwrap()
+    };
+    let local = LocalCatalog {
+        products: vec![Record::new_local("A", snap("published-a"))],
+        ..LocalCatalog::default()
+    };
+    let plan = engine.plan(&local, FieldMask::ALL).await.unwrap();
+    store
+        .approve(&ChangeFilter::default().plan(&plan.id), &Review::now("ana"))
+        .await
+        .unwrap();
+    let report = engine.apply(&ChangeFilter::default()).await.unwrap();
+    assert_eq!(report.applied, 1);
+    let id: Gid<Product> = Gid::parse(&report.created[0].shopify_id).unwrap();
+    assert_eq!(
+        sim.product_publications(id.numeric_id()),
+        ["gid://shopify/Publication/1", "gid://shopify/Publication/2"]
+    );
+
+    let engine = SyncEngine::new(c.clone(), store.clone()).with_config(SyncConfig {
+        publications: vec!["gid://shopify/Publication/999".into()],
+        ..config
+    });
+    let local = LocalCatalog {
+        products: vec![Record::new_local("B", snap("published-b"))],
+        ..LocalCatalog::default()
+    };
+    let plan = engine.plan(&local, FieldMask::ALL).await.unwrap();
+    store
+        .approve(&ChangeFilter::default().plan(&plan.id), &Review::now("ana"))
+        .await
+        .unwrap();
+    let report = engine.apply(&ChangeFilter::default()).await.unwrap();
+    assert_eq!((report.applied, report.failed), (1, 0));
+    let change = store
+        .changes(&ChangeFilter::default().plan(&plan.id))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(change.state, ChangeState::Applied);
+    let why = change.result.unwrap().message.unwrap();
+    assert!(why.contains("Publication does not exist"), "{why}");
 }

@@ -253,6 +253,17 @@ impl Simulator {
             .push(faults);
     }
 
+    /// The publications a product is published on (`publishablePublish`), as gids.
+    pub fn product_publications(&self, product: u64) -> Vec<String> {
+        let state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        state
+            .store
+            .product_publications(product)
+            .into_iter()
+            .map(|n| format!("gid://shopify/Publication/{n}"))
+            .collect()
+    }
+
     /// Change the random fault rate from now on (0 turns random faults off; queued
     /// faults are unaffected): set a store up cleanly, then test under faults.
     pub fn set_fault_rate(&self, rate: f64) {

@@ -25,6 +25,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "collectionRemoveProducts",
     "tagsAdd",
     "tagsRemove",
+    "publishablePublish",
     "webhookSubscriptionCreate",
     "webhookSubscriptionDelete",
     "bulkOperationRunQuery",
@@ -257,6 +258,15 @@ pub(crate) fn mutation_field<'c, 's>(
                 s.tags_change(&id, list_arg(args, "tags"), name == "tagsAdd")
             });
             vec![("node", product(&r)), ("userErrors", errors_of(&r))]
+        }
+        "publishablePublish" => {
+            let id = args.get("id").cloned().unwrap_or_default();
+            let r = ctx.write(|s: &mut Store| s.publish(&id, list_arg(args, "input")));
+            vec![
+                ("publishable", product(&r)),
+                ("shop", crate::objects::shop_record(ctx)),
+                ("userErrors", errors_of(&r)),
+            ]
         }
         "webhookSubscriptionCreate" => {
             let topic = args

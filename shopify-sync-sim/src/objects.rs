@@ -777,6 +777,22 @@ fn query_field<'c, 's>(
                 .collect();
             Val::Obj(Obj::Connection(Rc::new(paginate(info, items, args)?)))
         }
+        "publications" => {
+            let items = store
+                .publications()
+                .map(|(id, name)| {
+                    let rec = record(
+                        "Publication",
+                        vec![
+                            ("id", json!(gid("Publication", id)).into()),
+                            ("name", json!(name).into()),
+                        ],
+                    );
+                    (Key::Num(id as i128), id, rec)
+                })
+                .collect();
+            Val::Obj(Obj::Connection(Rc::new(paginate(info, items, args)?)))
+        }
         "webhookSubscriptionsCount" => {
             let filter = WebhookFilter::from_args(args);
             count_record(
@@ -787,19 +803,7 @@ fn query_field<'c, 's>(
                 args.get("limit").and_then(Value::as_i64),
             )
         }
-        "shop" => record(
-            "Shop",
-            vec![
-                ("id", json!(gid("Shop", 1)).into()),
-                (
-                    "name",
-                    json!(ctx.shop_domain.trim_end_matches(".myshopify.com")).into(),
-                ),
-                ("myshopifyDomain", json!(ctx.shop_domain).into()),
-                ("currencyCode", json!("USD").into()),
-            ],
-        )
-        .into(),
+        "shop" => shop_record(ctx).into(),
         _ => return Ok(None),
     }))
 }
@@ -957,6 +961,12 @@ fn product_field<'c, 's>(
             Some(Val::Obj(Obj::Connection(Rc::new(paginate(
                 info, items, args,
             )?))))
+        }
+        "publishedOnPublication" => {
+            let pid = args.get("publicationId").and_then(gid_number);
+            j(json!(pid.is_some_and(|n| store
+                .product_publications(p.id)
+                .contains(&n))))
         }
         "inCollection" => {
             let cid = args.get("id").and_then(gid_number);
@@ -1332,4 +1342,21 @@ impl<'c, 's> Ctx<'s> {
             .map(|f| f.ty.inner_named_type().to_string())
             .unwrap_or_else(|| "UserError".to_string())
     }
+}
+
+/// The `Shop` object.
+pub(crate) fn shop_record<'c, 's>(ctx: &Ctx<'s>) -> Val<'c, 's> {
+    record(
+        "Shop",
+        vec![
+            ("id", json!(gid("Shop", 1)).into()),
+            (
+                "name",
+                json!(ctx.shop_domain.trim_end_matches(".myshopify.com")).into(),
+            ),
+            ("myshopifyDomain", json!(ctx.shop_domain).into()),
+            ("currencyCode", json!("USD").into()),
+        ],
+    )
+    .into()
 }

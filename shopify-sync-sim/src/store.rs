@@ -79,7 +79,14 @@ pub struct Store {
     last_write: Timestamp,
     webhooks: Webhooks,
     bulk: crate::bulk::BulkOperations,
+    /// Sales channels' publications, by id: a new shop has these two.
+    publications: BTreeMap<u64, String>,
+    /// The publications each product is published on.
+    published: HashMap<u64, BTreeSet<u64>>,
 }
+
+/// The publications every simulated shop has (id, name).
+pub const PUBLICATIONS: [(u64, &str); 2] = [(1, "Online Store"), (2, "Point of Sale")];
 
 /// Which list field of the store a new id is for.
 #[derive(Clone, Copy)]
@@ -106,6 +113,11 @@ impl Store {
             next_id: 1,
             last_write: Timestamp::from_secs(0),
             webhooks: Webhooks::default(),
+            publications: PUBLICATIONS
+                .iter()
+                .map(|(id, name)| (*id, name.to_string()))
+                .collect(),
+            published: HashMap::new(),
             bulk: Default::default(),
         };
         let mut max_seen = 0;
@@ -2213,5 +2225,57 @@ mod tests {
         s.run_due_jobs(Instant::now() + Duration::from_secs(3601));
         assert_eq!(s.job_done(&job), Some(true));
         assert!(s.collection(cid).unwrap().product_ids.contains(&pid));
+    }
+}
+
+impl Store {
+    /// The shop's publications (id, name), by id.
+    pub fn publications(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.publications.iter().map(|(id, n)| (*id, n.as_str()))
+    }
+
+    /// The publications a product is published on.
+    pub fn product_publications(&self, product: u64) -> Vec<u64> {
+        self.published
+            .get(&product)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// `publishablePublish` for a product: every publication must exist.
+    pub(crate) fn publish(&mut self, id: &Value, input: &[Value]) -> Result<u64, Vec<UserError>> {
+        let product = id
+            .as_str()
+            .and_then(|s| s.strip_prefix("gid://shopify/Product/"))
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|n| self.products.contains_key(n))
+            .ok_or_else(|| {
+                vec![UserError::new(
+                    &["id"],
+                    "Resource does not exist",
+                    Some("NOT_FOUND"),
+                )]
+            })?;
+        let mut wanted = Vec::new();
+        for (i, p) in input.iter().enumerate() {
+            let publication = p
+                .get("publicationId")
+                .and_then(Value::as_str)
+                .and_then(|s| s.strip_prefix("gid://shopify/Publication/"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .filter(|n| self.publications.contains_key(n));
+            match publication {
+                Some(n) => wanted.push(n),
+                None => {
+                    return Err(vec![UserError::at(
+                        vec!["input".into(), i.to_string(), "publicationId".into()],
+                        "Publication does not exist",
+                        Some("NOT_FOUND"),
+                    )])
+                }
+            }
+        }
+        self.published.entry(product).or_default().extend(wanted);
+        Ok(product)
     }
 }

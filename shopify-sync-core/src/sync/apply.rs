@@ -347,9 +347,15 @@ const WRITE_COST: u32 = 300;
 /// The bulk mutation of product updates: one `productSet` per line, by id.
 const BULK_SET: &str = "mutation call($input: ProductSetInput!, $identifier: ProductSetIdentifiers) { productSet(input: $input, identifier: $identifier) { product { id updatedAt } userErrors { field message code } } }";
 
+/// Publishing a new product to the configured sales channels.
+const PUBLISH: &str = "mutation Publish($id: ID!, $input: [PublicationInput!]!) { publishablePublish(id: $id, input: $input) { userErrors { field message } } }";
+
 /// The documents this module sends, for validation tests.
 pub fn documents() -> Vec<(&'static str, String)> {
-    vec![("sync_bulk_product_set", BULK_SET.to_string())]
+    vec![
+        ("sync_bulk_product_set", BULK_SET.to_string()),
+        ("sync_publish", PUBLISH.to_string()),
+    ]
 }
 
 /// One product's pending update: the changes it writes, the product they make, and
@@ -844,7 +850,11 @@ impl Run {
             .iter()
             .map(|(_, u)| json!({ "input": u.input, "identifier": { "id": u.gid.to_string() } }));
         let result = client
-            .bulk_mutation(BULK_SET, lines, &crate::client::bulk::BulkOptions::default())
+            .bulk_mutation(
+                BULK_SET,
+                lines,
+                &crate::client::bulk::BulkOptions::default(),
+            )
             .await?;
         let mut batch = SnapshotBatch::default();
         let mut settled: Vec<(&Update, ApplyResult)> = Vec::new();
@@ -853,8 +863,11 @@ impl Run {
                 continue; // not reached: reconciled at the end
             };
             if !line.is_ok() {
-                let mut why: Vec<String> =
-                    line.user_errors().iter().map(|e| e.message.clone()).collect();
+                let mut why: Vec<String> = line
+                    .user_errors()
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect();
                 why.extend(line.errors().iter().map(|e| e.message.clone()));
                 settled.push((update, ApplyResult::failed(why.join("; "))));
                 continue;
@@ -948,7 +961,50 @@ impl Run {
                 })
                 .collect(),
         };
-        self.finish(change, ApplyResult::applied(Some(ids))).await
+        let mut result = ApplyResult::applied(Some(ids));
+        if let Err(e) = self.publish(product.id).await {
+            // The product exists: the change is applied, and says what is missing.
+            result.message = Some(format!(
+                "created, but not published to every configured publication: {}",
+                describe(&e)
+            ));
+        }
+        self.finish(change, result).await
+    }
+
+    /// Publish a new product to [`SyncConfig::publications`](super::SyncConfig)
+    /// (safe to repeat: publishing twice changes nothing).
+    async fn publish(&self, id: Gid<Product>) -> Result<()> {
+        let publications = &self.engine.config.publications;
+        if publications.is_empty() {
+            return Ok(());
+        }
+        let input: Vec<Value> = publications
+            .iter()
+            .map(|p| json!({ "publicationId": p }))
+            .collect();
+        let resp = self
+            .engine
+            .client
+            .graphql_with(
+                PUBLISH,
+                json!({ "id": id.to_string(), "input": input }),
+                crate::client::RequestOptions { idempotent: true },
+            )
+            .await?;
+        let errors: Vec<crate::error::UserError> = serde_json::from_value(
+            resp.data
+                .pointer("/publishablePublish/userErrors")
+                .cloned()
+                .unwrap_or(Value::Array(vec![])),
+        )
+        .unwrap_or_default();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            let text: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+            Err(Error::new(ErrorKind::UserErrors, text.join("; ")).with_user_errors(errors))
+        }
     }
 
     /// Create, update or delete one collection.

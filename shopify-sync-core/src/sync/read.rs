@@ -1,11 +1,11 @@
 //! Re-reading targets by id (`nodes(ids:)`): the stale guard's versions, and whole
 //! products and collections for the guard and for webhook refreshes.
 
+use crate::client::bulk::BulkOptions;
 use crate::client::collections::with_fields;
 use crate::client::pagination::{decode, paginate, Connection};
 use crate::client::products::with_fragments;
 use crate::client::ShopifyClient;
-use crate::client::bulk::BulkOptions;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Collection, Gid, Product};
 use crate::staging::ProductSnapshot;
