@@ -11,7 +11,9 @@ use shopify_sync::staging::{
     AuditQuery, ChangeFilter, ChangeState, FieldMask, Operation, ProductSnapshot, Record, Review,
     Snapshot,
 };
-use shopify_sync::sync::{LocalCatalog, PullMode, SyncConfig, SyncEngine, WriteMode};
+use shopify_sync::sync::{
+    ApplyOptions, CancelApply, LocalCatalog, PullMode, SyncConfig, SyncEngine, WriteMode,
+};
 use shopify_sync_sim::catalog::CatalogSpec;
 use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
 use std::collections::BTreeMap;
@@ -403,4 +405,98 @@ async fn creates_are_published_to_the_configured_publications() {
     assert_eq!(change.state, ChangeState::Applied);
     let why = change.result.unwrap().message.unwrap();
     assert!(why.contains("Publication does not exist"), "{why}");
+}
+
+/// Cancelling an apply drops its queued writes and records the running ones; dropping
+/// the apply's future leaves changes `applying` that the next apply reconciles. Either
+/// way every change ends applied exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_or_dropped_apply_leaves_the_journal_consistent() {
+    let sim = Simulator::start(SimConfig {
+        catalog: CatalogSource::Generated(CatalogSpec {
+            products: 80,
+            collections: 2,
+            ..CatalogSpec::default()
+        }),
+        bucket_size: 300.0,
+        restore_rate: 100.0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let c = client(&sim);
+    let store: Arc<dyn ChangeStore> = Arc::new(MemoryStore::new());
+    let engine = SyncEngine::new(c.clone(), store.clone()).with_config(SyncConfig {
+        guard_batch: 4,
+        ..SyncConfig::default()
+    });
+    engine.pull(PullMode::Paginated).await.unwrap();
+    let mut local = local_from_remote(store.as_ref()).await;
+    engine
+        .baseline(&catalog(&local), FieldMask::ALL)
+        .await
+        .unwrap();
+    for r in local.values_mut().take(60) {
+        r.snapshot.title = format!("{} (cancel-proof)", r.snapshot.title);
+    }
+    let plan = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
+    store
+        .approve(&ChangeFilter::default().plan(&plan.id), &Review::now("ana"))
+        .await
+        .unwrap();
+    let count = |state: ChangeState| {
+        let store = store.clone();
+        async move {
+            store
+                .changes(&ChangeFilter::default().state(state))
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+
+    let cancel = CancelApply::new();
+    let running = {
+        let (engine, cancel) = (engine.clone(), cancel.clone());
+        tokio::spawn(async move {
+            engine
+                .apply_with(
+                    &ChangeFilter::default(),
+                    ApplyOptions::default().cancel(cancel),
+                )
+                .await
+        })
+    };
+    // Cancel once the first write is recorded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while count(ChangeState::Applied).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "no write recorded");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cancel.cancel();
+    let report = running.await.unwrap().unwrap();
+    let left = count(ChangeState::Approved).await;
+    assert!(report.applied > 0 && left > 0, "{report:?}, {left} left");
+    assert_eq!(report.applied as usize + left, 60);
+    assert_eq!(count(ChangeState::Applying).await, 0);
+
+    // Dropped midway: whatever it took stays applying, for the next apply.
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(300),
+        engine.apply(&ChangeFilter::default()),
+    )
+    .await;
+    assert!(dropped.is_err(), "the apply was still running");
+    let report = engine.apply(&ChangeFilter::default()).await.unwrap();
+    assert_eq!((report.stale, report.failed), (0, 0), "{report:?}");
+    assert_eq!(count(ChangeState::Applied).await, 60);
+    let products: Vec<Product> = c.products(Default::default()).try_collect().await.unwrap();
+    let edited = products
+        .iter()
+        .filter(|p| p.title.ends_with("(cancel-proof)"))
+        .count();
+    assert_eq!(edited, 60);
+    assert!(products
+        .iter()
+        .all(|p| !p.title.ends_with("(cancel-proof) (cancel-proof)")));
 }

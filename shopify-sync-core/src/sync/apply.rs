@@ -58,16 +58,62 @@ use crate::staging::{
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 
 type Callback = Box<dyn FnMut(&Event) + Send>;
+
+/// Cancels an apply from anywhere (another task, a signal handler, a binding's
+/// `AbortSignal`): queued writes are dropped, running ones finish and are recorded, and
+/// changes not started stay `approved`. Cheap to clone.
+///
+/// ```
+/// use shopify_sync::sync::{ApplyOptions, CancelApply};
+/// let cancel = CancelApply::new();
+/// let options = ApplyOptions::default().cancel(cancel.clone());
+/// cancel.cancel();
+/// assert!(cancel.is_cancelled());
+/// # drop(options);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CancelApply(Arc<(AtomicBool, Notify)>);
+
+impl CancelApply {
+    /// A handle not cancelled yet.
+    pub fn new() -> CancelApply {
+        CancelApply::default()
+    }
+
+    /// Cancel (idempotent).
+    pub fn cancel(&self) {
+        self.0 .0.store(true, Ordering::SeqCst);
+        self.0 .1.notify_waiters();
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0 .0.load(Ordering::SeqCst)
+    }
+
+    async fn cancelled(&self) {
+        loop {
+            let notified = self.0 .1.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
 
 /// Options of one apply.
 #[derive(Default)]
 pub struct ApplyOptions {
     on_event: Option<Callback>,
     operation_id: Option<String>,
+    cancel: Option<CancelApply>,
 }
 
 impl std::fmt::Debug for ApplyOptions {
@@ -85,6 +131,13 @@ impl ApplyOptions {
     #[must_use]
     pub fn on_event(mut self, f: impl FnMut(&Event) + Send + 'static) -> ApplyOptions {
         self.on_event = Some(Box::new(f));
+        self
+    }
+
+    /// Cancel the apply through this handle.
+    #[must_use]
+    pub fn cancel(mut self, cancel: CancelApply) -> ApplyOptions {
+        self.cancel = Some(cancel);
         self
     }
 
@@ -213,6 +266,16 @@ impl SyncEngine {
         }
         let executor = builder.start()?;
         let operation_id = executor.operation_id().to_owned();
+        let cancel = options.cancel.unwrap_or_default();
+        let watcher = {
+            let (cancel, control) = (cancel.clone(), executor.control());
+            tokio::spawn(async move {
+                cancel.cancelled().await;
+                control.cancel();
+            })
+        };
+        // Dropping the apply stops the watcher too.
+        let _watcher = AbortOnDrop(watcher);
 
         // Large batches of product updates go through one bulk mutation.
         let (bulk, entities): (Vec<Unit>, Vec<Unit>) =
@@ -257,7 +320,7 @@ impl SyncEngine {
         wait_for(&executor, &phase_one).await;
 
         // Membership, per collection and operation, 250 products per job.
-        for unit in members {
+        for unit in members.into_iter().filter(|_| !cancel.is_cancelled()) {
             for chunk in chunk_unit(unit, crate::client::collections::MEMBERSHIP_CHUNK) {
                 let priority = chunk.priority();
                 let run = run.clone();
@@ -369,6 +432,15 @@ struct Update {
 
 fn retry_reads() -> RetryPolicy {
     RetryPolicy::default()
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

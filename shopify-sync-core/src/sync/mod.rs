@@ -52,7 +52,7 @@ mod read;
 pub mod refresh;
 mod status;
 
-pub use apply::{ApplyOptions, ApplyReport};
+pub use apply::{ApplyOptions, ApplyReport, CancelApply};
 pub use config::{CreateIdentifier, PullMode, SyncConfig, WriteMode};
 pub use plan::LocalCatalog;
 pub use pull::PullReport;
