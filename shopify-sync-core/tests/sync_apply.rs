@@ -1,66 +1,24 @@
 //! The sync engine's apply against the simulator over real HTTP: approved changes are
 //! written once, conflicts and stale changes are not, and the store's journal, base
 //! snapshots and audit trail follow.
+mod support;
+
+use support::*;
+
 use futures::TryStreamExt;
 use serde_json::json;
-use shopify_sync::client::config::ClientConfig;
-use shopify_sync::client::ShopifyClient;
 use shopify_sync::model::{Gid, Product};
-use shopify_sync::staging::store::{ChangeStore, MemoryStore, SnapshotSide};
+use shopify_sync::staging::store::{ChangeStore, MemoryStore};
 use shopify_sync::staging::{
     AuditQuery, ChangeFilter, ChangeState, FieldMask, Operation, ProductSnapshot, Record, Review,
-    Snapshot,
 };
 use shopify_sync::sync::{
     ApplyOptions, CancelApply, LocalCatalog, PullMode, SyncConfig, SyncEngine, WriteMode,
 };
-use shopify_sync_sim::catalog::CatalogSpec;
-use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
+use shopify_sync_sim::SimConfig;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-async fn sim(products: usize, collections: usize) -> Simulator {
-    Simulator::start(SimConfig {
-        catalog: CatalogSource::Generated(CatalogSpec {
-            products,
-            collections,
-            ..CatalogSpec::default()
-        }),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-fn client(sim: &Simulator) -> ShopifyClient {
-    let mut config =
-        ClientConfig::with_endpoint(&sim.endpoint(), Some(sim.shop()), sim.access_token()).unwrap();
-    config.retry.initial_backoff = Duration::from_millis(5);
-    config.retry.max_backoff = Duration::from_millis(50);
-    ShopifyClient::new(config).unwrap()
-}
-
-/// The local catalog as the merchant's database would hold it right after the first
-/// sync: every remote product, with a local id.
-async fn local_from_remote(store: &dyn ChangeStore) -> BTreeMap<String, Record<ProductSnapshot>> {
-    let mut out = BTreeMap::new();
-    for (key, s) in store.snapshots(SnapshotSide::Remote).await.unwrap() {
-        if let Snapshot::Product(p) = s.snapshot {
-            let gid: Gid<Product> = Gid::parse(&key).unwrap();
-            let local_id = format!("L{}", gid.numeric_id());
-            out.insert(local_id.clone(), Record::synced(local_id, gid, p));
-        }
-    }
-    out
-}
-
-fn catalog(records: &BTreeMap<String, Record<ProductSnapshot>>) -> LocalCatalog {
-    LocalCatalog {
-        products: records.values().cloned().collect(),
-        ..LocalCatalog::default()
-    }
-}
 
 #[tokio::test]
 async fn approved_changes_are_written_once_conflicts_and_stale_ones_are_not() {
@@ -412,18 +370,16 @@ async fn creates_are_published_to_the_configured_publications() {
 /// way every change ends applied exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_or_dropped_apply_leaves_the_journal_consistent() {
-    let sim = Simulator::start(SimConfig {
-        catalog: CatalogSource::Generated(CatalogSpec {
-            products: 80,
-            collections: 2,
-            ..CatalogSpec::default()
-        }),
-        bucket_size: 300.0,
-        restore_rate: 100.0,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = sim_with(
+        80,
+        2,
+        SimConfig {
+            bucket_size: 300.0,
+            restore_rate: 100.0,
+            ..SimConfig::default()
+        },
+    )
+    .await;
     let c = client(&sim);
     let store: Arc<dyn ChangeStore> = Arc::new(MemoryStore::new());
     let engine = SyncEngine::new(c.clone(), store.clone()).with_config(SyncConfig {

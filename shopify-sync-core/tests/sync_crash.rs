@@ -3,19 +3,21 @@
 //! and SQLite store; the parent kills it (SIGKILL) at random moments, several times, then
 //! lets a last run reconcile and finish. Shopify then holds exactly the plan's intent: a
 //! new pull and plan propose nothing, and no product exists twice.
+mod support;
+
+use support::*;
+
 use futures::TryStreamExt;
 use serde_json::json;
 use shopify_sync::client::config::ClientConfig;
 use shopify_sync::client::ShopifyClient;
-use shopify_sync::model::{Gid, Product};
-use shopify_sync::staging::store::{ChangeStore, SnapshotSide, SqliteStore};
+use shopify_sync::model::Product;
+use shopify_sync::staging::store::{ChangeStore, SqliteStore};
 use shopify_sync::staging::{
-    ChangeFilter, ChangeState, FieldMask, ProductSnapshot, Record, Review, Snapshot,
+    ChangeFilter, ChangeState, FieldMask, ProductSnapshot, Record, Review,
 };
-use shopify_sync::sync::{LocalCatalog, PullMode, SyncEngine};
-use shopify_sync_sim::catalog::CatalogSpec;
-use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
-use std::collections::BTreeMap;
+use shopify_sync::sync::{PullMode, SyncEngine};
+use shopify_sync_sim::SimConfig;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,18 +61,16 @@ impl Rng {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_applies_resume_and_reach_the_plans_intent() {
     // A slow-refilling bucket stretches the apply so that kills land inside it.
-    let sim = Simulator::start(SimConfig {
-        catalog: CatalogSource::Generated(CatalogSpec {
-            products: 120,
-            collections: 6,
-            ..CatalogSpec::default()
-        }),
-        bucket_size: 400.0,
-        restore_rate: 200.0,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = sim_with(
+        120,
+        6,
+        SimConfig {
+            bucket_size: 400.0,
+            restore_rate: 200.0,
+            ..SimConfig::default()
+        },
+    )
+    .await;
     let dir = std::env::temp_dir().join(format!("shopify-sync-apply-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -80,18 +80,7 @@ async fn killed_applies_resume_and_reach_the_plans_intent() {
     let engine = SyncEngine::new(c.clone(), store.clone());
     engine.pull(PullMode::Paginated).await.unwrap();
 
-    let mut local: BTreeMap<String, Record<ProductSnapshot>> = BTreeMap::new();
-    for (key, s) in store.snapshots(SnapshotSide::Remote).await.unwrap() {
-        if let Snapshot::Product(p) = s.snapshot {
-            let gid: Gid<Product> = Gid::parse(&key).unwrap();
-            let id = format!("L{}", gid.numeric_id());
-            local.insert(id.clone(), Record::synced(id, gid, p));
-        }
-    }
-    let catalog = |local: &BTreeMap<String, Record<ProductSnapshot>>| LocalCatalog {
-        products: local.values().cloned().collect(),
-        ..LocalCatalog::default()
-    };
+    let mut local = local_from_remote(store.as_ref()).await;
     engine
         .baseline(&catalog(&local), FieldMask::ALL)
         .await

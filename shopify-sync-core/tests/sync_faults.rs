@@ -1,71 +1,47 @@
 //! The sync engine's apply at a 5% fault rate, faults after execution included: every
 //! approved change ends applied exactly once, or failed or stale with a reason; no
 //! product is created twice; nothing is left approved or applying.
+mod support;
+
+use support::*;
+
 use futures::TryStreamExt;
 use serde_json::json;
-use shopify_sync::client::config::ClientConfig;
 use shopify_sync::client::ShopifyClient;
 use shopify_sync::model::{Gid, Product};
-use shopify_sync::staging::store::{ChangeStore, SnapshotSide, SqliteStore};
+use shopify_sync::staging::store::{ChangeStore, SqliteStore};
 use shopify_sync::staging::{
-    ChangeFilter, ChangeState, FieldMask, Operation, ProductSnapshot, Record, Review, Snapshot,
+    ChangeFilter, ChangeState, FieldMask, Operation, ProductSnapshot, Record, Review,
 };
-use shopify_sync::sync::{LocalCatalog, PullMode, SyncEngine};
-use shopify_sync_sim::catalog::CatalogSpec;
-use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
+use shopify_sync::sync::{PullMode, SyncEngine};
+use shopify_sync_sim::SimConfig;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn client(sim: &Simulator) -> ShopifyClient {
-    let mut config =
-        ClientConfig::with_endpoint(&sim.endpoint(), Some(sim.shop()), sim.access_token()).unwrap();
-    config.retry.initial_backoff = Duration::from_millis(5);
-    config.retry.max_backoff = Duration::from_millis(50);
-    config.request_timeout = Duration::from_secs(2);
-    ShopifyClient::new(config).unwrap()
-}
-
-fn temp_db(name: &str) -> std::path::PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("shopify-sync-faults-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("store.db")
-}
-
 /// One seeded run; returns how many faults struck after their request executed.
 async fn run(seed: u64) -> usize {
-    let sim = Simulator::start(SimConfig {
-        catalog: CatalogSource::Generated(CatalogSpec {
-            products: 150,
-            collections: 6,
-            seed,
-            ..CatalogSpec::default()
-        }),
-        fault_seed: seed,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let c = client(&sim);
+    let sim = sim_with(
+        150,
+        6,
+        SimConfig {
+            fault_seed: seed,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let mut c = client(&sim);
+    c = {
+        let mut config = c.config().clone();
+        config.request_timeout = Duration::from_secs(2);
+        ShopifyClient::new(config).unwrap()
+    };
     let store: Arc<dyn ChangeStore> =
         Arc::new(SqliteStore::open(temp_db(&seed.to_string())).unwrap());
     let engine = SyncEngine::new(c.clone(), store.clone());
     engine.pull(PullMode::Paginated).await.unwrap();
 
-    let mut local: BTreeMap<String, Record<ProductSnapshot>> = BTreeMap::new();
-    for (key, s) in store.snapshots(SnapshotSide::Remote).await.unwrap() {
-        if let Snapshot::Product(p) = s.snapshot {
-            let gid: Gid<Product> = Gid::parse(&key).unwrap();
-            let id = format!("L{}", gid.numeric_id());
-            local.insert(id.clone(), Record::synced(id, gid, p));
-        }
-    }
-    let catalog = |local: &BTreeMap<String, Record<ProductSnapshot>>| LocalCatalog {
-        products: local.values().cloned().collect(),
-        ..LocalCatalog::default()
-    };
+    let mut local = local_from_remote(store.as_ref()).await;
     engine
         .baseline(&catalog(&local), FieldMask::ALL)
         .await
