@@ -13,7 +13,8 @@ use shopify_sync::staging::{
     AuditQuery, ChangeFilter, ChangeState, FieldMask, Operation, ProductSnapshot, Record, Review,
 };
 use shopify_sync::sync::{
-    ApplyOptions, CancelApply, LocalCatalog, PullMode, SyncConfig, SyncEngine, WriteMode,
+    ApplyOptions, CancelApply, CreateIdentifier, LocalCatalog, PullMode, SyncConfig, SyncEngine,
+    WriteMode,
 };
 use shopify_sync_sim::SimConfig;
 use std::collections::BTreeMap;
@@ -455,4 +456,56 @@ async fn a_cancelled_or_dropped_apply_leaves_the_journal_consistent() {
     assert!(products
         .iter()
         .all(|p| !p.title.ends_with("(cancel-proof) (cancel-proof)")));
+}
+
+/// Creates named by a custom id: the engine defines the metafield once, a create whose
+/// response is lost is retried without a duplicate, and the product carries the id.
+#[tokio::test]
+async fn custom_id_creates_define_the_metafield_and_never_duplicate() {
+    use shopify_sync_sim::faults::Fault;
+    let sim = sim(3, 1).await;
+    let c = client(&sim);
+    let store: Arc<dyn ChangeStore> = Arc::new(MemoryStore::new());
+    let engine = SyncEngine::new(c.clone(), store.clone()).with_config(SyncConfig {
+        create_identifier: CreateIdentifier::custom_id("shopify_sync", "local_id"),
+        ..SyncConfig::default()
+    });
+    engine.pull(PullMode::Paginated).await.unwrap();
+    let snap = |title: &str| -> ProductSnapshot {
+        serde_json::from_value(json!({"title": title})).unwrap()
+    };
+    let mut local = Local::new();
+    local.insert("A-1".into(), Record::new_local("A-1", snap("Alpha")));
+    let plan = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
+    store
+        .approve(&ChangeFilter::default().plan(&plan.id), &Review::now("ana"))
+        .await
+        .unwrap();
+    let report = engine.apply(&ChangeFilter::default()).await.unwrap();
+    assert_eq!(report.applied, 1, "{report:?}");
+
+    // The second create's productSet runs but its response is lost (after a lookup
+    // that passes untouched): the client retries by custom id, no duplicate.
+    local.insert("B-2".into(), Record::new_local("B-2", snap("Beta")));
+    let plan = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
+    store
+        .approve(&ChangeFilter::default().plan(&plan.id), &Review::now("ana"))
+        .await
+        .unwrap();
+    sim.inject([Fault::Stall { ms: 0 }, Fault::AfterExecute { status: 502 }]);
+    let report = engine.apply(&ChangeFilter::default()).await.unwrap();
+    assert_eq!((report.applied, report.failed), (1, 0), "{report:?}");
+    assert!(sim.fault_log().iter().any(|f| f.executed));
+
+    let q = "{ metafieldDefinitions(first: 5, ownerType: PRODUCT) { nodes { namespace key type { name } } }
+      products(first: 10, query: \"title:Beta\") { nodes { id metafield(namespace: \"shopify_sync\", key: \"local_id\") { value } } } }";
+    let resp = c.graphql(q, json!({})).await.unwrap();
+    assert_eq!(
+        resp.data["metafieldDefinitions"]["nodes"],
+        json!([{"namespace": "shopify_sync", "key": "local_id", "type": {"name": "id"}}])
+    );
+    let betas = resp.data["products"]["nodes"].as_array().unwrap();
+    assert_eq!(betas.len(), 1, "{betas:?}");
+    assert_eq!(betas[0]["metafield"]["value"], "B-2");
+    assert_eq!(c.products_count(None).await.unwrap(), 5);
 }

@@ -26,6 +26,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "tagsAdd",
     "tagsRemove",
     "publishablePublish",
+    "metafieldDefinitionCreate",
     "webhookSubscriptionCreate",
     "webhookSubscriptionDelete",
     "bulkOperationRunQuery",
@@ -258,6 +259,22 @@ pub(crate) fn mutation_field<'c, 's>(
                 s.tags_change(&id, list_arg(args, "tags"), name == "tagsAdd")
             });
             vec![("node", product(&r)), ("userErrors", errors_of(&r))]
+        }
+        "metafieldDefinitionCreate" => {
+            let input = obj_arg(args, &["definition"]);
+            let r = ctx.write(|s: &mut Store| s.metafield_definition_create(&input));
+            let created = r.as_ref().ok().and_then(|id| {
+                ctx.read(|s| {
+                    s.metafield_definitions()
+                        .iter()
+                        .find(|d| d.id == *id)
+                        .map(crate::objects::metafield_definition_record)
+                })
+            });
+            vec![
+                ("createdDefinition", created.into()),
+                ("userErrors", errors_of(&r)),
+            ]
         }
         "publishablePublish" => {
             let id = args.get("id").cloned().unwrap_or_default();

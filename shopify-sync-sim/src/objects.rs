@@ -634,7 +634,10 @@ fn query_field<'c, 's>(
             ) {
                 (Some(id), _) => store.product(id),
                 (None, Some(h)) => store.product_by_handle(h),
-                _ => None,
+                _ => ident.get("customId").and_then(|c| {
+                    let f = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("");
+                    store.product_by_custom_id(f("namespace"), f("key"), f("value"))
+                }),
             };
             Val::from(found.map(|p| Obj::Product(ctx, p.id)))
         }
@@ -777,6 +780,18 @@ fn query_field<'c, 's>(
                 .collect();
             Val::Obj(Obj::Connection(Rc::new(paginate(info, items, args)?)))
         }
+        "metafieldDefinitions" => {
+            let f = |k: &str| args.get(k).and_then(Value::as_str);
+            let items = store
+                .metafield_definitions()
+                .iter()
+                .filter(|d| f("ownerType").is_none_or(|o| o == d.owner_type))
+                .filter(|d| f("namespace").is_none_or(|n| n == d.namespace))
+                .filter(|d| f("key").is_none_or(|k| k == d.key))
+                .map(|d| (Key::Num(d.id as i128), d.id, metafield_definition_record(d)))
+                .collect();
+            Val::Obj(Obj::Connection(Rc::new(paginate(info, items, args)?)))
+        }
         "publications" => {
             let items = store
                 .publications()
@@ -803,7 +818,7 @@ fn query_field<'c, 's>(
                 args.get("limit").and_then(Value::as_i64),
             )
         }
-        "shop" => shop_record(ctx).into(),
+        "shop" => shop_record(ctx),
         _ => return Ok(None),
     }))
 }
@@ -961,6 +976,24 @@ fn product_field<'c, 's>(
             Some(Val::Obj(Obj::Connection(Rc::new(paginate(
                 info, items, args,
             )?))))
+        }
+        "metafield" => {
+            let f = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or("");
+            match store.product_metafield(p.id, f("namespace"), f("key")) {
+                Some((ty, value)) => Some(
+                    record(
+                        "Metafield",
+                        vec![
+                            ("namespace", json!(f("namespace")).into()),
+                            ("key", json!(f("key")).into()),
+                            ("type", json!(ty).into()),
+                            ("value", json!(value).into()),
+                        ],
+                    )
+                    .into(),
+                ),
+                None => j(Value::Null),
+            }
         }
         "publishedOnPublication" => {
             let pid = args.get("publicationId").and_then(gid_number);
@@ -1359,4 +1392,28 @@ pub(crate) fn shop_record<'c, 's>(ctx: &Ctx<'s>) -> Val<'c, 's> {
         ],
     )
     .into()
+}
+
+/// A `MetafieldDefinition` object.
+pub(crate) fn metafield_definition_record<'c, 's>(
+    d: &crate::store::MetafieldDefinition,
+) -> Obj<'c, 's> {
+    record(
+        "MetafieldDefinition",
+        vec![
+            ("id", json!(gid("MetafieldDefinition", d.id)).into()),
+            ("name", json!(d.name).into()),
+            ("namespace", json!(d.namespace).into()),
+            ("key", json!(d.key).into()),
+            ("ownerType", json!(d.owner_type).into()),
+            (
+                "type",
+                record(
+                    "MetafieldDefinitionType",
+                    vec![("name", json!(d.type_name).into())],
+                )
+                .into(),
+            ),
+        ],
+    )
 }

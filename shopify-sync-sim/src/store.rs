@@ -83,6 +83,30 @@ pub struct Store {
     publications: BTreeMap<u64, String>,
     /// The publications each product is published on.
     published: HashMap<u64, BTreeSet<u64>>,
+    /// Metafield definitions, in creation order.
+    definitions: Vec<MetafieldDefinition>,
+    /// Product metafields, by product.
+    metafields: HashMap<u64, Metafields>,
+}
+
+/// One product's metafields: (namespace, key) -> (type, value).
+type Metafields = BTreeMap<(String, String), (String, String)>;
+
+/// A metafield definition (`metafieldDefinitionCreate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetafieldDefinition {
+    /// Numeric id.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Key.
+    pub key: String,
+    /// Owner type (`PRODUCT` ...).
+    pub owner_type: String,
+    /// Type name (`id`, `single_line_text_field` ...).
+    pub type_name: String,
 }
 
 /// The publications every simulated shop has (id, name).
@@ -118,6 +142,8 @@ impl Store {
                 .map(|(id, name)| (*id, name.to_string()))
                 .collect(),
             published: HashMap::new(),
+            definitions: Vec::new(),
+            metafields: HashMap::new(),
             bulk: Default::default(),
         };
         let mut max_seen = 0;
@@ -513,12 +539,23 @@ impl Store {
             } else if let Some(h) = ident.get("handle").and_then(Value::as_str) {
                 existing = self.product_by_handle(h).cloned();
                 upsert_handle = Some(h.to_string());
-            } else if ident.get("customId").is_some_and(|v| !v.is_null()) {
-                return Err(vec![UserError::new(
-                    &["identifier", "customId"],
-                    "Metafield definition of type 'id' is required when using custom ids.",
-                    Some("INVALID_INPUT"),
-                )]);
+            } else if let Some(custom) = ident.get("customId").and_then(Value::as_object) {
+                let field = |k: &str| custom.get(k).and_then(Value::as_str).unwrap_or("");
+                let (ns, key, value) = (field("namespace"), field("key"), field("value"));
+                let defined = self.definitions.iter().any(|d| {
+                    d.owner_type == "PRODUCT"
+                        && d.namespace == ns
+                        && d.key == key
+                        && d.type_name == "id"
+                });
+                if !defined {
+                    return Err(vec![UserError::new(
+                        &["identifier", "customId"],
+                        "Metafield definition of type 'id' is required when using custom ids.",
+                        Some("INVALID_INPUT"),
+                    )]);
+                }
+                existing = self.product_by_custom_id(ns, key, value).cloned();
             }
         }
         let creating = existing.is_none();
@@ -582,6 +619,18 @@ impl Store {
         p.updated_at = now;
         self.index_product(&p);
         self.products.insert(id, p);
+        for m in input
+            .get("metafields")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let field = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            self.metafields.entry(id).or_default().insert(
+                (field("namespace"), field("key")),
+                (field("type"), field("value")),
+            );
+        }
         if let Some(wanted) = collections {
             let current: Vec<u64> = self
                 .memberships
@@ -2277,5 +2326,87 @@ impl Store {
         }
         self.published.entry(product).or_default().extend(wanted);
         Ok(product)
+    }
+}
+
+impl Store {
+    /// `metafieldDefinitionCreate`: one definition per owner type, namespace and key.
+    pub(crate) fn metafield_definition_create(
+        &mut self,
+        input: &Map<String, Value>,
+    ) -> Result<u64, Vec<UserError>> {
+        let field = |k: &str| {
+            input
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let (namespace, key, owner_type) = (field("namespace"), field("key"), field("ownerType"));
+        if key.is_empty() || field("type").is_empty() || field("name").is_empty() {
+            return Err(vec![UserError::new(
+                &["definition"],
+                "Name, key and type are required.",
+                Some("BLANK"),
+            )]);
+        }
+        if self
+            .definitions
+            .iter()
+            .any(|d| d.owner_type == owner_type && d.namespace == namespace && d.key == key)
+        {
+            return Err(vec![UserError::new(
+                &["definition", "key"],
+                format!(
+                    "Key is in use for {} metafields on the '{namespace}' namespace.",
+                    owner_type.to_lowercase()
+                ),
+                Some("TAKEN"),
+            )]);
+        }
+        let id = self.definitions.len() as u64 + 1;
+        self.definitions.push(MetafieldDefinition {
+            id,
+            name: field("name"),
+            namespace,
+            key,
+            owner_type,
+            type_name: field("type"),
+        });
+        Ok(id)
+    }
+
+    /// The metafield definitions, in creation order.
+    pub fn metafield_definitions(&self) -> &[MetafieldDefinition] {
+        &self.definitions
+    }
+
+    /// A product's metafield: (type, value).
+    pub fn product_metafield(
+        &self,
+        product: u64,
+        namespace: &str,
+        key: &str,
+    ) -> Option<(&str, &str)> {
+        self.metafields
+            .get(&product)?
+            .get(&(namespace.to_string(), key.to_string()))
+            .map(|(t, v)| (t.as_str(), v.as_str()))
+    }
+
+    /// The product whose metafield `namespace.key` holds `value`.
+    pub fn product_by_custom_id(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &str,
+    ) -> Option<&Product> {
+        self.metafields
+            .iter()
+            .find(|(_, m)| {
+                m.get(&(namespace.to_string(), key.to_string()))
+                    .is_some_and(|(_, v)| v == value)
+            })
+            .and_then(|(id, _)| self.products.get(id))
     }
 }

@@ -45,7 +45,7 @@
 //! not written means written now, moved means stale. Run one apply per store at a time.
 
 use super::read::{self, RemoteProduct};
-use super::{SyncEngine, WriteMode};
+use super::{CreateIdentifier, SyncEngine, WriteMode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::executor::{job_fn, Effect, Event, Executor, Priority, RetryPolicy};
 use crate::model::{Collection, Gid, Product};
@@ -413,12 +413,69 @@ const BULK_SET: &str = "mutation call($input: ProductSetInput!, $identifier: Pro
 /// Publishing a new product to the configured sales channels.
 const PUBLISH: &str = "mutation Publish($id: ID!, $input: [PublicationInput!]!) { publishablePublish(id: $id, input: $input) { userErrors { field message } } }";
 
+/// A product by the custom id a create gave it.
+const BY_CUSTOM_ID: &str = "query ByCustomId($identifier: ProductIdentifierInput!) { productByIdentifier(identifier: $identifier) { id } }";
+
+/// The custom-id metafield definition, looked up.
+const DEFINITION: &str = "query Definition($namespace: String!, $key: String!) { metafieldDefinitions(first: 1, ownerType: PRODUCT, namespace: $namespace, key: $key) { nodes { id type { name } } } }";
+
+/// The custom-id metafield definition, created.
+const DEFINE: &str = "mutation Define($definition: MetafieldDefinitionInput!) { metafieldDefinitionCreate(definition: $definition) { createdDefinition { id } userErrors { field message code } } }";
+
 /// The documents this module sends, for validation tests.
 pub fn documents() -> Vec<(&'static str, String)> {
     vec![
         ("sync_bulk_product_set", BULK_SET.to_string()),
         ("sync_publish", PUBLISH.to_string()),
+        ("sync_by_custom_id", BY_CUSTOM_ID.to_string()),
+        ("sync_definition", DEFINITION.to_string()),
+        ("sync_define", DEFINE.to_string()),
     ]
+}
+
+impl SyncEngine {
+    /// Make sure the custom-id metafield definition (type `id`) exists: looked up, and
+    /// created when missing, once per engine.
+    async fn ensure_custom_id(&self, namespace: &str, key: &str) -> Result<()> {
+        self.custom_id_defined
+            .get_or_try_init(|| async {
+                let vars = json!({ "namespace": namespace, "key": key });
+                let resp = self.client.graphql(DEFINITION, vars).await?;
+                let found = resp.data.pointer("/metafieldDefinitions/nodes/0/type/name");
+                match found.and_then(Value::as_str) {
+                    Some("id") => return Ok(()),
+                    Some(other) => {
+                        return Err(Error::invalid_input(format!(
+                            "the product metafield {namespace}.{key} is defined with type {other:?}: a custom id needs type \"id\""
+                        )))
+                    }
+                    None => {}
+                }
+                let definition = json!({ "definition": {
+                    "name": "shopify-sync local id", "namespace": namespace, "key": key,
+                    "ownerType": "PRODUCT", "type": "id",
+                }});
+                let resp = self.client.graphql(DEFINE, definition).await?;
+                let errors: Vec<crate::error::UserError> = serde_json::from_value(
+                    resp.data
+                        .pointer("/metafieldDefinitionCreate/userErrors")
+                        .cloned()
+                        .unwrap_or(Value::Array(vec![])),
+                )
+                .unwrap_or_default();
+                // Another process may have created it first: that is fine.
+                match errors.iter().find(|e| e.code.as_deref() != Some("TAKEN")) {
+                    None => Ok(()),
+                    Some(e) => Err(Error::new(
+                        ErrorKind::UserErrors,
+                        format!("creating the custom-id definition {namespace}.{key}: {}", e.message),
+                    )
+                    .with_user_errors(errors.clone())),
+                }
+            })
+            .await
+            .map(|_| ())
+    }
 }
 
 /// One product's pending update: the changes it writes, the product they make, and
@@ -975,9 +1032,23 @@ impl Run {
             desired.handle = normalize_handle(&desired.title);
         }
         let handle = desired.handle.clone();
-        let existing = client.product_by_handle(&handle).await?;
+        let custom = match (
+            &self.engine.config.create_identifier,
+            &change.target.local_id,
+        ) {
+            (CreateIdentifier::CustomId { namespace, key }, Some(local)) => {
+                self.engine.ensure_custom_id(namespace, key).await?;
+                Some(json!({ "namespace": namespace, "key": key, "value": local }))
+            }
+            _ => None,
+        };
+        let existing = match &custom {
+            Some(custom) => self.product_by_custom_id(custom).await?,
+            None => client.product_by_handle(&handle).await?,
+        };
         let product = match existing {
-            Some(p) if self.reconciling => p,
+            // Found by our own custom id, or by handle while settling our own write.
+            Some(p) if self.reconciling || custom.is_some() => p,
             Some(p) => {
                 let why = format!(
                     "the handle {handle:?} is already used by {}: a create never takes over a product it did not make",
@@ -995,9 +1066,17 @@ impl Run {
                         .map(Gid::to_string)
                         .collect::<Vec<_>>());
                 }
-                client
-                    .product_set(input, Some(json!({ "handle": handle })))
-                    .await?
+                let identifier = match &custom {
+                    Some(custom) => {
+                        input["metafields"] = json!([{
+                            "namespace": custom["namespace"], "key": custom["key"],
+                            "type": "id", "value": custom["value"],
+                        }]);
+                        json!({ "customId": custom })
+                    }
+                    None => json!({ "handle": handle }),
+                };
+                client.product_set(input, Some(identifier)).await?
             }
         };
         let remote = ProductSnapshot::from_product(&product)
@@ -1042,6 +1121,25 @@ impl Run {
             ));
         }
         self.finish(change, result).await
+    }
+
+    /// The product whose custom-id metafield holds `custom` (`{namespace, key, value}`).
+    async fn product_by_custom_id(&self, custom: &Value) -> Result<Option<Product>> {
+        let client = &self.engine.client;
+        let resp = client
+            .graphql(
+                BY_CUSTOM_ID,
+                json!({ "identifier": { "customId": custom } }),
+            )
+            .await?;
+        match resp
+            .data
+            .pointer("/productByIdentifier/id")
+            .and_then(Value::as_str)
+        {
+            Some(id) => client.product(Gid::parse(id)?).await,
+            None => Ok(None),
+        }
     }
 
     /// Publish a new product to [`SyncConfig::publications`](super::SyncConfig)

@@ -32,6 +32,12 @@ pub enum WriteMode {
 
 /// How a create names the product it makes, so that a retried create finds the product
 /// instead of making a second one (`productSet`'s `identifier`).
+///
+/// ```
+/// use shopify_sync::sync::CreateIdentifier;
+/// let id = CreateIdentifier::custom_id("shopify_sync", "local_id");
+/// assert_ne!(id, CreateIdentifier::Handle);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum CreateIdentifier {
     /// The product's handle (the default): unique per shop. Before the first attempt
@@ -39,6 +45,27 @@ pub enum CreateIdentifier {
     /// over a product it did not make.
     #[default]
     Handle,
+    /// The caller's `local_id`, kept in a product metafield of type `id`
+    /// (`namespace.key`), which Shopify keeps unique per shop. The engine creates the
+    /// metafield definition the first time it needs it. A product found by its custom
+    /// id is the one an earlier attempt made, so it is adopted, and handles may change
+    /// freely.
+    CustomId {
+        /// The metafield's namespace.
+        namespace: String,
+        /// The metafield's key.
+        key: String,
+    },
+}
+
+impl CreateIdentifier {
+    /// [`CreateIdentifier::CustomId`] in `namespace.key`.
+    pub fn custom_id(namespace: impl Into<String>, key: impl Into<String>) -> CreateIdentifier {
+        CreateIdentifier::CustomId {
+            namespace: namespace.into(),
+            key: key.into(),
+        }
+    }
 }
 
 /// Options of a [`SyncEngine`](super::SyncEngine).

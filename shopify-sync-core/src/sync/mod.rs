@@ -90,6 +90,8 @@ pub struct SyncEngine {
     client: ShopifyClient,
     store: Arc<dyn ChangeStore>,
     config: SyncConfig,
+    /// Set once the custom-id metafield definition is known to exist.
+    custom_id_defined: Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl fmt::Debug for SyncEngine {
@@ -108,6 +110,7 @@ impl SyncEngine {
             client,
             store,
             config: SyncConfig::default(),
+            custom_id_defined: Arc::default(),
         }
     }
 
@@ -115,6 +118,7 @@ impl SyncEngine {
     #[must_use]
     pub fn with_config(mut self, config: SyncConfig) -> SyncEngine {
         self.config = config;
+        self.custom_id_defined = Arc::default();
         self
     }
 
