@@ -10,9 +10,9 @@
 //! snapshot shape as a pull. The read is idempotent, which is what makes Shopify's
 //! at-least-once delivery harmless.
 //!
-//! The receiving and ordering rules are documented on [`WebhookQueue`] (this module is
-//! private; its public items are re-exported from [`crate::sync`]), the refresh steps
-//! and its failure behaviour on [`SyncEngine::refresh`].
+//! The receiving and ordering rules are documented on [`WebhookQueue`] (its items are
+//! also re-exported from [`crate::sync`]), the refresh steps and its failure behaviour
+//! on [`SyncEngine::refresh`].
 //!
 //! What it owns: the dirty set, the per-entity ordering, and turning a dirty set into
 //! remote snapshot writes. What it must not own: HMAC, header parsing and deduplication
