@@ -50,8 +50,7 @@ async fn run(name: &str, products: usize, mode: WriteMode) {
     let config = ClientConfig::with_endpoint(&sim.endpoint(), Some(sim.shop()), sim.access_token())
         .expect("config");
     let client = ShopifyClient::new(config).expect("client");
-    let store: Arc<dyn ChangeStore> =
-        Arc::new(SqliteStore::open(temp_db(name)).expect("a store"));
+    let store: Arc<dyn ChangeStore> = Arc::new(SqliteStore::open(temp_db(name)).expect("a store"));
     let engine = SyncEngine::new(client.clone(), store.clone()).with_config(SyncConfig {
         write_mode: mode,
         ..SyncConfig::default()
@@ -80,7 +79,10 @@ async fn run(name: &str, products: usize, mode: WriteMode) {
         .await
         .expect("plan");
     store
-        .approve(&ChangeFilter::default().plan(&plan.id), &Review::now("bench"))
+        .approve(
+            &ChangeFilter::default().plan(&plan.id),
+            &Review::now("bench"),
+        )
         .await
         .expect("approve");
 

@@ -20,5 +20,10 @@ async fn the_quickstart_applies_everything_but_the_conflict() {
     assert_eq!(demo.throttled, 0);
     // 1,000 adopted products and 20 new ones: all in sync but the contested one.
     assert_eq!(demo.statuses.get(&SyncState::Conflict), Some(&1));
-    assert_eq!(demo.statuses.get(&SyncState::Synced), Some(&1019), "{:?}", demo.statuses);
+    assert_eq!(
+        demo.statuses.get(&SyncState::Synced),
+        Some(&1019),
+        "{:?}",
+        demo.statuses
+    );
 }

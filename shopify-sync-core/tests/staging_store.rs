@@ -1,19 +1,23 @@
 //! The change store behaviour suite, run against both stores (memory and SQLite): plans,
 //! review, conflicts, rejections, supersession, apply results, the audit trail,
 //! snapshots and checkpoints; then what only SQLite has (reopening, migrations,
-//! recovery of changes left applying, refusal of newer or foreign files).
+//! recovery of changes left applying, refusal of newer or foreign files); and the paged
+//! snapshot listing, in both stores and in the trait's default implementation.
 
+use futures::future::BoxFuture;
 use serde_json::json;
-use shopify_sync::error::ErrorKind;
+use shopify_sync::error::{ErrorKind, Result};
 use shopify_sync::model::{Gid, Product};
 use shopify_sync::staging::store::{
-    ChangeStore, MemoryStore, SnapshotBatch, SnapshotSide, SqliteStore, StoredSnapshot,
+    ChangeStore, MemoryStore, SavedPlan, SnapshotBatch, SnapshotSide, SqliteStore, StoredSnapshot,
     SCHEMA_VERSION,
 };
 use shopify_sync::staging::{
-    ApplyResult, AuditAction, AuditQuery, ChangeFilter, ChangeState, Field, FieldMask, IdMapping,
-    Operation, Plan, PlanId, PlanInput, Planner, ProductSnapshot, Record, Review, Snapshot, Take,
+    ApplyResult, AuditAction, AuditEntry, AuditQuery, Change, ChangeFilter, ChangeId, ChangeState,
+    Field, FieldMask, IdMapping, Operation, Plan, PlanId, PlanInput, Planner, ProductSnapshot,
+    Record, Rejections, Review, ReviewAction, ReviewReport, Snapshot, Take,
 };
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -628,4 +632,283 @@ async fn damaged_or_newer_plan_files_are_refused_and_nothing_is_saved() {
         1
     );
     assert!(Plan::read_file(path.with_file_name("missing.json")).is_err());
+}
+
+// ----- paged snapshot listing ---------------------------------------------------------
+
+fn titled(title: &str) -> StoredSnapshot {
+    StoredSnapshot {
+        snapshot: Snapshot::Product(snap(json!({ "title": title }))),
+        fingerprint: None,
+        updated_at: None,
+        local_id: None,
+    }
+}
+
+/// Every page of one side from `after` on, `limit` at a time, checking that no page is
+/// longer than `limit`.
+async fn all_pages(
+    store: &dyn ChangeStore,
+    side: SnapshotSide,
+    limit: usize,
+) -> (Vec<(String, StoredSnapshot)>, usize) {
+    let (mut out, mut pages) = (Vec::new(), 0);
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .snapshots_page(side, after.as_deref(), limit)
+            .await
+            .unwrap();
+        pages += 1;
+        if let Some(after) = &after {
+            assert!(
+                page.iter().all(|(k, _)| k > after),
+                "a page starts at or before {after:?}"
+            );
+        }
+        assert!(
+            page.len() <= limit,
+            "a page of {} at limit {limit}",
+            page.len()
+        );
+        let last = page.len() < limit;
+        if let Some((key, _)) = page.last() {
+            after = Some(key.clone());
+        }
+        out.extend(page);
+        if last {
+            return (out, pages);
+        }
+    }
+}
+
+async fn paging(store: &dyn ChangeStore) {
+    // An empty side has one empty page.
+    assert!(store
+        .snapshots_page(SnapshotSide::Remote, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // 1,234 products (whose keys do not sort numerically: /10 comes before /2), an
+    // empty key and one after every gid, on the remote side; 50 more on the base side.
+    let mut expected: BTreeMap<String, StoredSnapshot> = (1..=1_234u64)
+        .map(|n| (gid(n).to_string(), titled(&format!("T{n}"))))
+        .collect();
+    expected.insert(String::new(), titled("empty key"));
+    expected.insert("zz-not-a-gid".into(), titled("last"));
+    let batch = SnapshotBatch {
+        put: expected
+            .iter()
+            .map(|(k, s)| (SnapshotSide::Remote, k.clone(), s.clone()))
+            .chain((1..=50u64).map(|n| {
+                (
+                    SnapshotSide::Base,
+                    format!("{}-base", gid(n)),
+                    titled(&format!("B{n}")),
+                )
+            }))
+            .collect(),
+        ..SnapshotBatch::default()
+    };
+    store.write_snapshots(&batch).await.unwrap();
+    let expected: Vec<(String, StoredSnapshot)> = expected.into_iter().collect();
+    let n = expected.len();
+    assert_eq!(n, 1_236);
+    assert_eq!(
+        store.snapshots(SnapshotSide::Remote).await.unwrap(),
+        expected
+    );
+
+    // Whatever the page size, the pages cover the side exactly once, in key order, and
+    // a page shorter than the limit is the last.
+    for limit in [1, 7, 500, n - 1, n, n + 1, 10_000] {
+        let (listed, pages) = all_pages(store, SnapshotSide::Remote, limit).await;
+        assert_eq!(listed.len(), n, "limit {limit}");
+        assert!(listed.windows(2).all(|w| w[0].0 < w[1].0), "limit {limit}");
+        assert_eq!(listed, expected, "limit {limit}");
+        assert_eq!(pages, n / limit + 1, "limit {limit}");
+    }
+    let (base, _) = all_pages(store, SnapshotSide::Base, 16).await;
+    assert_eq!(base.len(), 50);
+    assert!(base.iter().all(|(k, s)| k.ends_with("-base")
+        && matches!(&s.snapshot, Snapshot::Product(p) if p.title.starts_with('B'))));
+
+    // `after` need not be a stored key; the page starts strictly after it.
+    let p5 = gid(5).to_string();
+    let between = format!("{}5!", gid(12)); // not stored: between /125 and /1250
+    for after in [
+        "",
+        p5.as_str(),
+        between.as_str(),
+        "gid://",
+        "zz-not-a-gid",
+        "~",
+    ] {
+        for limit in [0, 1, 3, 2_000] {
+            let page = store
+                .snapshots_page(SnapshotSide::Remote, Some(after), limit)
+                .await
+                .unwrap();
+            let want: Vec<(String, StoredSnapshot)> = expected
+                .iter()
+                .filter(|(k, _)| k.as_str() > after)
+                .take(limit)
+                .cloned()
+                .collect();
+            assert_eq!(page, want, "after {after:?}, limit {limit}");
+        }
+    }
+    let first = store
+        .snapshots_page(SnapshotSide::Remote, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(first[0].0, "", "the empty key is first");
+    assert_eq!(first[1].0, gid(1).to_string());
+
+    // Writes between pages: keys present throughout are listed once; a key deleted
+    // ahead of the cursor is not listed, one inserted ahead of it is; a key inserted
+    // behind the cursor is not.
+    let page = store
+        .snapshots_page(SnapshotSide::Remote, None, 100)
+        .await
+        .unwrap();
+    let cursor = page.last().unwrap().0.clone();
+    let behind = format!("{}a", page[10].0);
+    let ahead = format!("{cursor}a");
+    let gone = expected[200].0.clone();
+    store
+        .write_snapshots(&SnapshotBatch {
+            put: vec![
+                (SnapshotSide::Remote, behind.clone(), titled("behind")),
+                (SnapshotSide::Remote, ahead.clone(), titled("ahead")),
+            ],
+            delete: vec![(SnapshotSide::Remote, gone.clone())],
+            ..SnapshotBatch::default()
+        })
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let mut after = cursor;
+    loop {
+        let page = store
+            .snapshots_page(SnapshotSide::Remote, Some(&after), 100)
+            .await
+            .unwrap();
+        let last = page.len() < 100;
+        if let Some((k, _)) = page.last() {
+            after = k.clone();
+        }
+        rest.extend(page.into_iter().map(|(k, _)| k));
+        if last {
+            break;
+        }
+    }
+    let mut want: Vec<String> = expected[100..]
+        .iter()
+        .map(|(k, _)| k.clone())
+        .filter(|k| *k != gone)
+        .collect();
+    want.push(ahead);
+    want.sort();
+    assert_eq!(rest, want);
+    assert!(!rest.contains(&behind));
+}
+
+#[tokio::test]
+async fn memory_store_pages_snapshots() {
+    paging(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn sqlite_store_pages_snapshots() {
+    let store = SqliteStore::open(temp_db("paging")).unwrap();
+    paging(&store).await;
+    store.check_integrity().unwrap();
+}
+
+/// A store that implements only what `ChangeStore` requires: the default
+/// `snapshots_page` (which filters `snapshots`) follows the same rules.
+struct Minimal(MemoryStore);
+
+impl ChangeStore for Minimal {
+    fn save_plan<'a>(&'a self, plan: &'a Plan, by: &'a Review) -> BoxFuture<'a, Result<SavedPlan>> {
+        self.0.save_plan(plan, by)
+    }
+    fn plan<'a>(&'a self, id: &'a PlanId) -> BoxFuture<'a, Result<Option<Plan>>> {
+        self.0.plan(id)
+    }
+    fn change<'a>(&'a self, id: &'a ChangeId) -> BoxFuture<'a, Result<Option<Change>>> {
+        self.0.change(id)
+    }
+    fn changes<'a>(&'a self, filter: &'a ChangeFilter) -> BoxFuture<'a, Result<Vec<Change>>> {
+        self.0.changes(filter)
+    }
+    fn review<'a>(
+        &'a self,
+        action: ReviewAction,
+        filter: &'a ChangeFilter,
+        by: &'a Review,
+    ) -> BoxFuture<'a, Result<ReviewReport>> {
+        self.0.review(action, filter, by)
+    }
+    fn resolve<'a>(
+        &'a self,
+        id: &'a ChangeId,
+        path: Option<&'a str>,
+        take: Take,
+        value: Option<serde_json::Value>,
+        by: &'a Review,
+    ) -> BoxFuture<'a, Result<Change>> {
+        self.0.resolve(id, path, take, value, by)
+    }
+    fn transition<'a>(
+        &'a self,
+        id: &'a ChangeId,
+        to: ChangeState,
+        by: &'a Review,
+    ) -> BoxFuture<'a, Result<Change>> {
+        self.0.transition(id, to, by)
+    }
+    fn finish_apply<'a>(
+        &'a self,
+        id: &'a ChangeId,
+        result: ApplyResult,
+        by: &'a Review,
+    ) -> BoxFuture<'a, Result<Change>> {
+        self.0.finish_apply(id, result, by)
+    }
+    fn audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>>> {
+        self.0.audit(query)
+    }
+    fn rejections(&self) -> BoxFuture<'_, Result<Rejections>> {
+        self.0.rejections()
+    }
+    fn write_snapshots<'a>(&'a self, batch: &'a SnapshotBatch) -> BoxFuture<'a, Result<()>> {
+        self.0.write_snapshots(batch)
+    }
+    fn snapshots(
+        &self,
+        side: SnapshotSide,
+    ) -> BoxFuture<'_, Result<Vec<(String, StoredSnapshot)>>> {
+        self.0.snapshots(side)
+    }
+    fn snapshot<'a>(
+        &'a self,
+        side: SnapshotSide,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredSnapshot>>> {
+        self.0.snapshot(side, key)
+    }
+    fn set_checkpoint<'a>(&'a self, name: &'a str, value: &'a str) -> BoxFuture<'a, Result<()>> {
+        self.0.set_checkpoint(name, value)
+    }
+    fn checkpoint<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>>> {
+        self.0.checkpoint(name)
+    }
+}
+
+#[tokio::test]
+async fn the_default_paged_listing_follows_the_same_rules() {
+    paging(&Minimal(MemoryStore::new())).await;
 }

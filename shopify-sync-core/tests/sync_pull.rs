@@ -330,6 +330,91 @@ async fn full_pull_deletes_the_snapshot_of_a_deleted_product() {
     );
 }
 
+/// More stored snapshots than the pull lists per page (1,000): deletions and membership
+/// changes on every page are found, and nothing is listed twice or missed.
+#[tokio::test]
+async fn pulls_over_a_store_of_several_listing_pages() {
+    let sim = Simulator::start(SimConfig {
+        catalog: CatalogSource::Generated(CatalogSpec {
+            products: 2_500,
+            collections: 8,
+            ..CatalogSpec::default()
+        }),
+        restore_rate: 100_000.0,
+        job_delay: Duration::from_millis(10),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    for (name, store) in [
+        (
+            "memory",
+            Arc::new(MemoryStore::new()) as Arc<dyn ChangeStore>,
+        ),
+        ("sqlite", sqlite("pages") as Arc<dyn ChangeStore>),
+    ] {
+        let engine = engine(&sim, store.clone(), config(Duration::ZERO));
+        let first = engine.pull(PullMode::Paginated).await.unwrap();
+        let c = engine.client();
+        let all: Vec<Gid<Product>> = sim
+            .dump()
+            .products
+            .iter()
+            .map(|p| Gid::from_numeric_id(p.id).unwrap())
+            .collect();
+        assert!(all.len() > 2_000, "{name}");
+
+        // A full pull over the filled store finds deletions on every page.
+        let gone: Vec<Gid<Product>> = [10, all.len() / 2, all.len() - 10]
+            .iter()
+            .map(|&i| all[i])
+            .collect();
+        for id in &gone {
+            c.product_delete(*id).await.unwrap();
+        }
+        let second = engine.pull(PullMode::Paginated).await.unwrap();
+        assert_eq!(second.deleted, 3, "{name}: {second:?}");
+        assert_eq!(second.products, first.products - 3, "{name}");
+        assert_same(&stored(&*store).await, &truth(c).await.snapshots);
+
+        // An incremental pull finds membership changes and deletions on every page.
+        let before = truth(c).await;
+        let grow = before
+            .collections
+            .iter()
+            .find(|c| !c.is_smart())
+            .expect("a custom collection")
+            .id;
+        let live: Vec<Gid<Product>> = all.iter().filter(|p| !gone.contains(p)).copied().collect();
+        let joiners: Vec<Gid<Product>> = [5, live.len() / 2 + 5, live.len() - 5]
+            .iter()
+            .map(|&i| live[i])
+            .filter(|p| !before.members[&grow].contains(p))
+            .collect();
+        assert!(!joiners.is_empty());
+        c.collection_add_products(grow, &joiners).await.unwrap();
+        let doomed = [live[20], live[live.len() - 20]];
+        for id in &doomed {
+            c.product_delete(*id).await.unwrap();
+        }
+        let report = engine.pull_incremental().await.unwrap();
+        assert!(report.incremental, "{name}");
+        assert_eq!(report.deleted, 2, "{name}: {report:?}");
+        let since = second.cursor.unwrap();
+        let reread =
+            |p: &Gid<Product>| before.snapshots[&p.to_string()].updated_at.unwrap() >= since;
+        let moved = joiners.iter().filter(|p| !reread(p)).count();
+        assert_eq!(
+            report.membership_changes, moved as u64,
+            "{name}: {report:?}"
+        );
+        assert_same(&stored(&*store).await, &truth(c).await.snapshots);
+
+        // Restore the catalog's membership for the next store: only deletions remain.
+        c.collection_remove_products(grow, &joiners).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn incremental_without_checkpoints_is_a_full_pull() {
     let sim = sim(40, 4, Duration::ZERO).await;
@@ -648,6 +733,14 @@ impl ChangeStore for CrashingStore {
         side: SnapshotSide,
     ) -> BoxFuture<'_, Result<Vec<(String, StoredSnapshot)>>> {
         self.inner.snapshots(side)
+    }
+    fn snapshots_page<'a>(
+        &'a self,
+        side: SnapshotSide,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(String, StoredSnapshot)>>> {
+        self.inner.snapshots_page(side, after, limit)
     }
     fn snapshot<'a>(
         &'a self,

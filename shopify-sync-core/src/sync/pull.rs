@@ -6,9 +6,10 @@
 //! One pass over the store, in this order, with bounded memory:
 //!
 //! 1. **What is stored.** The remote snapshots already in the change store are listed
-//!    once and reduced to their ids: the candidates for deletion. Only entities stored
-//!    *before* the pull began can be deleted by it, so a snapshot another writer adds
-//!    meanwhile (an apply creating a product) is never taken for a deleted one.
+//!    once, a page at a time, and reduced to their ids: the candidates for deletion.
+//!    Only entities stored *before* the pull began can be deleted by it, so a snapshot
+//!    another writer adds meanwhile (an apply creating a product) is never taken for a
+//!    deleted one.
 //! 2. **Collections** (paginated; a shop has few) and then **membership**: the product
 //!    ids of every *custom* collection, folded into a map product -> custom collections.
 //!    Smart collections are left out: Shopify decides their members from their rules.
@@ -37,11 +38,11 @@
 //!    ascending, are written with their membership. Every batch is committed *with* the
 //!    cursor it reaches, in one transaction: an interrupted pull resumes where it
 //!    stopped, and a cursor is never ahead of the data.
-//! 3. The stored remote snapshots are listed, and reconciled: products Shopify no
-//!    longer lists (an ids-only listing: paginated, or a bulk query from the bulk
-//!    threshold on) are deleted; products whose custom-collection membership changed
-//!    are rewritten with it; collections are upserted (only the changed ones) and the
-//!    vanished ones deleted.
+//! 3. The stored remote snapshots are listed (a page at a time, reduced to ids and
+//!    membership), and reconciled: products Shopify no longer lists (an ids-only
+//!    listing: paginated, or a bulk query from the bulk threshold on) are deleted;
+//!    products whose custom-collection membership changed are rewritten with it;
+//!    collections are upserted (only the changed ones) and the vanished ones deleted.
 //!
 //! # The cursor
 //!
@@ -62,13 +63,13 @@
 //!
 //! # Memory
 //!
-//! Everything a pull holds is ids (the membership map, the sets of ids seen), one page
-//! of products, or one batch of 500 snapshots; a first full pull of 100,000 products
-//! stays near 55 MB. The exception is the listing of what is stored: the change store's
-//! interface lists a side only whole ([`ChangeStore::snapshots`]), so each pull over a
-//! filled store holds every stored remote snapshot once (about 2.5 KB each), briefly,
-//! before reducing it to ids and membership. A paged listing in the store would remove
-//! that peak.
+//! Everything a pull holds is ids (the membership map, the sets of ids seen, the stored
+//! products with their stored membership), one page of products, one batch of 500
+//! snapshots, or one page of 1,000 stored snapshots: what is stored is listed page by
+//! page ([`ChangeStore::snapshots_page`]) and each page is reduced to ids and membership
+//! before the next is read. A pull of 100,000 products into a `SqliteStore` peaks at
+//! 40 to 60 MB of RSS, into an empty store or over a filled one, full or incremental
+//! (`cargo bench -p shopify-sync-benches --bench sync_pull -- memory`).
 
 use super::{checkpoints, PullMode, SyncEngine};
 use crate::client::bulk::BulkOptions;
@@ -90,6 +91,10 @@ const WRITE_BATCH: usize = 500;
 /// Product snapshots committed with their cursor per transaction by incremental pulls
 /// (about a page of the `updated_at` listing).
 const INCREMENTAL_BATCH: usize = 250;
+
+/// Stored snapshots read per [`ChangeStore::snapshots_page`] when listing what is
+/// stored: about 2.5 MB of whole snapshots at a time.
+const LIST_PAGE: usize = 1_000;
 
 /// Custom collections whose members are read at the same time.
 const MEMBERSHIP_CONCURRENCY: usize = 4;
@@ -169,7 +174,8 @@ struct RemoteMembership {
 /// The remote snapshots in the store, reduced to what reconciling needs.
 #[derive(Default)]
 struct StoredRemote {
-    /// Stored products and their stored membership.
+    /// Stored products and their stored membership (sorted; left empty when not asked
+    /// for).
     products: HashMap<Gid<Product>, Vec<Gid<Collection>>>,
     /// Stored collections (a shop has few), whole.
     collections: HashMap<Gid<Collection>, StoredSnapshot>,
@@ -283,7 +289,7 @@ impl SyncEngine {
         let mut report = PullReport::new(mode, false);
 
         // Only what was stored before reading can be found deleted.
-        let stored = self.stored_remote().await?;
+        let stored = self.stored_remote(false).await?;
         let (stored_products, stored_collections) = (
             stored.products.into_keys().collect::<Vec<_>>(),
             stored.collections.into_keys().collect::<Vec<_>>(),
@@ -443,7 +449,7 @@ impl SyncEngine {
         report.cursor = Some(reached);
 
         // Reconcile what is stored (including what was just written) with Shopify.
-        let stored = self.stored_remote().await?;
+        let stored = self.stored_remote(true).await?;
         let live = self.product_ids(stored.products.len()).await?;
         let mut changed = Vec::new();
         for (id, old) in &stored.products {
@@ -542,22 +548,41 @@ impl SyncEngine {
         }
     }
 
-    /// The stored remote snapshots, reduced to product ids with their membership and
-    /// the collections. Keys that are not gids of their kind are left alone.
-    async fn stored_remote(&self) -> Result<StoredRemote> {
+    /// The stored remote snapshots, reduced to product ids (with their membership when
+    /// `membership` is set: empty otherwise) and the collections, read a page of
+    /// [`LIST_PAGE`] at a time so that no more than a page of whole snapshots is ever
+    /// held. Keys that are not gids of their kind are left alone.
+    async fn stored_remote(&self, membership: bool) -> Result<StoredRemote> {
         let mut out = StoredRemote::default();
-        for (key, stored) in self.store.snapshots(SnapshotSide::Remote).await? {
-            match &stored.snapshot {
-                Snapshot::Product(p) => {
-                    if let Ok(id) = Gid::<Product>::parse(&key) {
-                        out.products.insert(id, sorted(p.collections.clone()));
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .snapshots_page(SnapshotSide::Remote, after.as_deref(), LIST_PAGE)
+                .await?;
+            let last_page = page.len() < LIST_PAGE;
+            after = page.last().map(|(key, _)| key.clone()).or(after);
+            for (key, stored) in page {
+                match &stored.snapshot {
+                    Snapshot::Product(p) => {
+                        if let Ok(id) = Gid::<Product>::parse(&key) {
+                            let collections = if membership {
+                                sorted(p.collections.clone())
+                            } else {
+                                Vec::new()
+                            };
+                            out.products.insert(id, collections);
+                        }
+                    }
+                    Snapshot::Collection(_) => {
+                        if let Ok(id) = Gid::<Collection>::parse(&key) {
+                            out.collections.insert(id, stored);
+                        }
                     }
                 }
-                Snapshot::Collection(_) => {
-                    if let Ok(id) = Gid::<Collection>::parse(&key) {
-                        out.collections.insert(id, stored);
-                    }
-                }
+            }
+            if last_page {
+                break;
             }
         }
         out.products.shrink_to_fit();

@@ -10,7 +10,8 @@ use crate::staging::plan::Plan;
 use crate::staging::review::{ChangeFilter, Rejection, Rejections, ReviewAction, ReviewReport};
 use futures::future::BoxFuture;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
 /// The change store in memory: the same rules as [`SqliteStore`](super::SqliteStore),
@@ -40,7 +41,8 @@ struct State {
     by_id: HashMap<ChangeId, usize>,
     audit: AuditLog,
     rejections: Rejections,
-    snapshots: HashMap<(SnapshotSide, String), StoredSnapshot>,
+    /// Snapshots by side, then by key: sorted, so a page is a range.
+    snapshots: HashMap<SnapshotSide, BTreeMap<String, StoredSnapshot>>,
     checkpoints: HashMap<String, String>,
 }
 
@@ -215,10 +217,15 @@ impl ChangeStore for MemoryStore {
         Box::pin(async move {
             self.run(|s| {
                 for (side, key, snap) in &batch.put {
-                    s.snapshots.insert((*side, key.clone()), snap.clone());
+                    s.snapshots
+                        .entry(*side)
+                        .or_default()
+                        .insert(key.clone(), snap.clone());
                 }
                 for (side, key) in &batch.delete {
-                    s.snapshots.remove(&(*side, key.clone()));
+                    if let Some(of_side) = s.snapshots.get_mut(side) {
+                        of_side.remove(key);
+                    }
                 }
                 for (name, value) in &batch.checkpoints {
                     s.checkpoints.insert(name.clone(), value.clone());
@@ -234,14 +241,36 @@ impl ChangeStore for MemoryStore {
     ) -> BoxFuture<'_, Result<Vec<(String, StoredSnapshot)>>> {
         Box::pin(async move {
             self.run(|s| {
-                let mut out: Vec<(String, StoredSnapshot)> = s
-                    .snapshots
-                    .iter()
-                    .filter(|((sd, _), _)| *sd == side)
-                    .map(|((_, k), v)| (k.clone(), v.clone()))
-                    .collect();
-                out.sort_by(|a, b| a.0.cmp(&b.0));
-                Ok(out)
+                Ok(s.snapshots
+                    .get(&side)
+                    .map(|of_side| {
+                        of_side
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default())
+            })
+        })
+    }
+
+    fn snapshots_page<'a>(
+        &'a self,
+        side: SnapshotSide,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(String, StoredSnapshot)>>> {
+        Box::pin(async move {
+            self.run(|s| {
+                let Some(of_side) = s.snapshots.get(&side) else {
+                    return Ok(Vec::new());
+                };
+                let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+                Ok(of_side
+                    .range::<str, _>((from, Bound::Unbounded))
+                    .take(limit)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect())
             })
         })
     }
@@ -251,7 +280,14 @@ impl ChangeStore for MemoryStore {
         side: SnapshotSide,
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<StoredSnapshot>>> {
-        Box::pin(async move { self.run(|s| Ok(s.snapshots.get(&(side, key.to_owned())).cloned())) })
+        Box::pin(async move {
+            self.run(|s| {
+                Ok(s.snapshots
+                    .get(&side)
+                    .and_then(|of_side| of_side.get(key))
+                    .cloned())
+            })
+        })
     }
 
     fn set_checkpoint<'a>(&'a self, name: &'a str, value: &'a str) -> BoxFuture<'a, Result<()>> {

@@ -202,9 +202,41 @@ pub trait ChangeStore: Send + Sync {
     /// Insert, replace and delete snapshots and set checkpoints, in one transaction.
     fn write_snapshots<'a>(&'a self, batch: &'a SnapshotBatch) -> BoxFuture<'a, Result<()>>;
 
-    /// Every snapshot of one side, sorted by key.
+    /// Every snapshot of one side, sorted by key. This holds the whole side in memory:
+    /// to read a large side, page through it with
+    /// [`snapshots_page`](ChangeStore::snapshots_page).
     fn snapshots(&self, side: SnapshotSide)
         -> BoxFuture<'_, Result<Vec<(String, StoredSnapshot)>>>;
+
+    /// One page of the snapshots of one side: the first `limit` whose key sorts after
+    /// `after` (from the first key on `None`), sorted by key. Keys compare as strings,
+    /// byte by byte (SQLite's `BINARY` collation, Rust's `str` order), which is not
+    /// numeric order for gids: that does not matter for paging.
+    ///
+    /// To read a side page by page, pass the last key of each page as the next `after`;
+    /// a page shorter than `limit` is the last one (a `limit` of 0 gives an empty page).
+    /// Each page is read on its own: a snapshot written or deleted between two pages is
+    /// seen by the later pages when its key is after theirs, and every key present
+    /// throughout is listed exactly once.
+    ///
+    /// The default implementation filters [`snapshots`](ChangeStore::snapshots), so it
+    /// holds the whole side while it does; [`MemoryStore`] and [`SqliteStore`] read only
+    /// the page. Other stores should do the same.
+    fn snapshots_page<'a>(
+        &'a self,
+        side: SnapshotSide,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(String, StoredSnapshot)>>> {
+        Box::pin(async move {
+            let all = self.snapshots(side).await?;
+            Ok(all
+                .into_iter()
+                .filter(|(key, _)| after.is_none_or(|a| key.as_str() > a))
+                .take(limit)
+                .collect())
+        })
+    }
 
     /// One stored snapshot.
     fn snapshot<'a>(

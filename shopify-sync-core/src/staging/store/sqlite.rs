@@ -186,6 +186,20 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String> {
         .map_err(|e| Error::invalid_input(format!("change store: does not serialize: {e}")))
 }
 
+/// Decode `(key, json)` rows of the snapshots table, failing on the first that does not
+/// decode (the error names its key).
+fn decode_snapshots(
+    rows: impl Iterator<Item = rusqlite::Result<(String, String)>>,
+) -> Result<Vec<(String, StoredSnapshot)>> {
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, json) = row.map_err(sql)?;
+        let snap = decode(&format!("snapshot {key}"), &json)?;
+        out.push((key, snap));
+    }
+    Ok(out)
+}
+
 fn time_text(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
@@ -841,13 +855,47 @@ impl ChangeStore for SqliteStore {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                 })
                 .map_err(sql)?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (key, json) = row.map_err(sql)?;
-                let snap = decode(&format!("snapshot {key}"), &json)?;
-                out.push((key, snap));
+            decode_snapshots(rows)
+        })
+    }
+
+    fn snapshots_page<'a>(
+        &'a self,
+        side: SnapshotSide,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(String, StoredSnapshot)>>> {
+        let after = after.map(str::to_owned);
+        // SQLite's LIMIT is a signed 64-bit integer; a negative one means no limit.
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |conn| {
+            let row = |r: &rusqlite::Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?));
+            // The primary key (side, key) makes each page a range scan.
+            match after {
+                Some(after) => {
+                    let mut stmt = conn
+                        .prepare_cached(
+                            "SELECT key, json FROM snapshots WHERE side = ?1 AND key > ?2 \
+                             ORDER BY key LIMIT ?3",
+                        )
+                        .map_err(sql)?;
+                    let rows = stmt
+                        .query_map(params![side.as_str(), after, limit], row)
+                        .map_err(sql)?;
+                    decode_snapshots(rows)
+                }
+                None => {
+                    let mut stmt = conn
+                        .prepare_cached(
+                            "SELECT key, json FROM snapshots WHERE side = ?1 ORDER BY key LIMIT ?2",
+                        )
+                        .map_err(sql)?;
+                    let rows = stmt
+                        .query_map(params![side.as_str(), limit], row)
+                        .map_err(sql)?;
+                    decode_snapshots(rows)
+                }
             }
-            Ok(out)
         })
     }
 
