@@ -237,7 +237,13 @@ impl SyncEngine {
         self.apply_with(filter, ApplyOptions::default()).await
     }
 
-    /// [`apply`](Self::apply) with options (events, operation id).
+    /// [`apply`](Self::apply) with options (events, operation id, cancel handle).
+    ///
+    /// Cancelling through [`CancelApply`] returns once the running writes are recorded.
+    /// Dropping the future instead leaves the writes already running to finish and
+    /// record themselves in the background; an apply started meanwhile reconciles what
+    /// it finds `applying` and leaves alone what they settle. The event callback runs on
+    /// a thread of its own, so its last events may arrive just after this returns.
     pub async fn apply_with(
         &self,
         filter: &ChangeFilter,
@@ -652,10 +658,21 @@ impl Run {
     async fn finish(&self, change: &Change, result: ApplyResult) -> Result<()> {
         let outcome = result.outcome;
         let ids = result.ids.clone();
-        self.engine
+        let recorded = self
+            .engine
             .store
             .finish_apply(&change.id, result, &self.engine.actor())
-            .await?;
+            .await;
+        if let Err(e) = recorded {
+            // Settled meanwhile by another writer (the jobs of a dropped apply finish in
+            // the background): its record stands, and this one is not counted.
+            let now = self.engine.store.change(&change.id).await?;
+            if now.is_some_and(|c| c.state != ChangeState::Applying) {
+                lock(&self.tally).open.remove(change.id.as_str());
+                return Ok(());
+            }
+            return Err(e);
+        }
         let mut t = lock(&self.tally);
         t.open.remove(change.id.as_str());
         match outcome.state() {

@@ -596,12 +596,22 @@ impl SyncEngine {
             vanished: HashSet::new(),
             pairs: 0,
         };
-        let custom = collections.iter().filter(|c| !c.is_smart()).map(|c| c.id);
+        // Owned ids and a cloned client: a stream borrowing `collections` or `self`
+        // would make the future not `Send` for every lifetime (not spawnable).
+        let custom: Vec<Gid<Collection>> = collections
+            .iter()
+            .filter(|c| !c.is_smart())
+            .map(|c| c.id)
+            .collect();
+        let client = self.client.clone();
         let mut reads = stream::iter(custom)
-            .map(|id| async move {
-                let ids: Result<Vec<Gid<Product>>> =
-                    self.client.collection_product_ids(id).try_collect().await;
-                (id, ids)
+            .map(move |id| {
+                let client = client.clone();
+                async move {
+                    let ids: Result<Vec<Gid<Product>>> =
+                        client.collection_product_ids(id).try_collect().await;
+                    (id, ids)
+                }
             })
             .buffer_unordered(MEMBERSHIP_CONCURRENCY);
         while let Some((collection, ids)) = reads.next().await {
