@@ -32,7 +32,8 @@ impl PyShopifyClient {
         }
     }
 
-    fn client(&self) -> CoreResult<ShopifyClient> {
+    /// The core client of this process (built again after a fork).
+    pub(crate) fn core(&self) -> CoreResult<ShopifyClient> {
         let pid = std::process::id();
         let mut slot = self.client.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((owner, c)) = slot.as_ref() {
@@ -172,7 +173,7 @@ impl PyShopifyClient {
 
     /// The shop domain, when known.
     #[getter]
-    fn shop(&self) -> Option<String> {
+    pub(crate) fn shop(&self) -> Option<String> {
         self.config.shop().map(String::from)
     }
 
@@ -199,7 +200,7 @@ impl PyShopifyClient {
     ) -> PyResult<Py<PyAny>> {
         guard(|| {
             let vars = self::variables(variables)?;
-            let client = self.client().map_err(raise)?;
+            let client = self.core().map_err(raise)?;
             let r = block_on(py, async move { client.graphql(&document, vars).await })?
                 .map_err(raise)?;
             response(py, r)
@@ -218,7 +219,7 @@ impl PyShopifyClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let vars = self::variables(variables)?;
-            let client = self.client().map_err(raise)?;
+            let client = self.core().map_err(raise)?;
             pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
                 let work = async move { client.graphql(&document, vars).await };
                 let r = AssertUnwindSafe(work)
@@ -228,6 +229,202 @@ impl PyShopifyClient {
                     .map_err(raise)?;
                 Python::attach(|py| response(py, r))
             })
+        })
+    }
+
+    /// Every product matching the filters, whole (all variants), as `Product` objects:
+    /// an iterator and an async iterator, read page by page. `query`: Shopify's search
+    /// syntax; `updated_after` / `updated_before`: aware datetimes; `sort`: "id"
+    /// (default), "title", "updated_at", "created_at", "vendor" or "product_type".
+    #[pyo3(signature = (query=None, *, updated_after=None, updated_before=None, sort=None, reverse=false, page_size=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn products(
+        &self,
+        query: Option<String>,
+        updated_after: Option<&Bound<'_, PyAny>>,
+        updated_before: Option<&Bound<'_, PyAny>>,
+        sort: Option<&str>,
+        reverse: bool,
+        page_size: Option<u32>,
+    ) -> PyResult<PyItemIterator> {
+        guard(|| {
+            let mut q = ProductQuery::default()
+                .sort(self::sort(sort)?)
+                .reverse(reverse);
+            if let Some(s) = query {
+                q = q.search(s);
+            }
+            if let Some(t) = updated_after.filter(|t| !t.is_none()) {
+                q = q.updated_after(crate::convert::from_json("updated_after", t)?);
+            }
+            if let Some(t) = updated_before.filter(|t| !t.is_none()) {
+                q = q.updated_before(crate::convert::from_json("updated_before", t)?);
+            }
+            if let Some(n) = page_size {
+                q = q.page_size(n);
+            }
+            let client = self.core().map_err(raise)?;
+            Ok(PyItemIterator::start(
+                Some("Product"),
+                move |tx| async move {
+                    pump(client.products(q).map(|r| r.and_then(|p| json(&p))), tx).await
+                },
+            ))
+        })
+    }
+
+    /// How many products match `query` (Shopify's search syntax; `None`: all).
+    #[pyo3(signature = (query=None))]
+    fn products_count(&self, py: Python<'_>, query: Option<String>) -> PyResult<u64> {
+        guard(|| {
+            let client = self.core().map_err(raise)?;
+            settle(block_on(
+                py,
+                unsend(move || async move { client.products_count(query.as_deref()).await }),
+            )?)
+        })
+    }
+
+    /// One product by id (a gid or numeric id), whole, or `None`.
+    fn product(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let id = parse_gid::<Product>("id", id)?;
+            let client = self.core().map_err(raise)?;
+            let p = settle(block_on(
+                py,
+                unsend(move || async move {
+                    match client.product(id).await? {
+                        Some(p) => Ok(Some(json(&p)?)),
+                        None => Ok(None),
+                    }
+                }),
+            )?)?;
+            optional(py, "Product", p)
+        })
+    }
+
+    /// `product()` as an awaitable.
+    fn product_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_gid::<Product>("id", id)?;
+        let client = self.core().map_err(raise)?;
+        future_into_py::<ForkSafeTokio, _, _>(py, async move {
+            let p = settle(
+                unsend(move || async move {
+                    match client.product(id).await? {
+                        Some(p) => Ok(Some(json(&p)?)),
+                        None => Ok(None),
+                    }
+                })
+                .await,
+            )?;
+            Python::attach(|py| optional(py, "Product", p))
+        })
+    }
+
+    /// One product by handle, or `None`.
+    fn product_by_handle(&self, py: Python<'_>, handle: String) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let client = self.core().map_err(raise)?;
+            let p = settle(block_on(
+                py,
+                unsend(move || async move {
+                    match client.product_by_handle(&handle).await? {
+                        Some(p) => Ok(Some(json(&p)?)),
+                        None => Ok(None),
+                    }
+                }),
+            )?)?;
+            optional(py, "Product", p)
+        })
+    }
+
+    /// Every collection (custom and smart) matching `query`, as `Collection` objects:
+    /// an iterator and an async iterator.
+    #[pyo3(signature = (query=None))]
+    fn collections(&self, query: Option<String>) -> PyResult<PyItemIterator> {
+        guard(|| {
+            let client = self.core().map_err(raise)?;
+            Ok(PyItemIterator::start(
+                Some("Collection"),
+                move |tx| async move {
+                    let items = client.collections(query.as_deref());
+                    pump(items.map(|r| r.and_then(|c| json(&c))), tx).await
+                },
+            ))
+        })
+    }
+
+    /// One collection by id (a gid or numeric id), or `None`.
+    fn collection(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let id = parse_gid::<Collection>("id", id)?;
+            let client = self.core().map_err(raise)?;
+            let c = settle(block_on(
+                py,
+                unsend(move || async move {
+                    match client.collection(id).await? {
+                        Some(c) => Ok(Some(json(&c)?)),
+                        None => Ok(None),
+                    }
+                }),
+            )?)?;
+            optional(py, "Collection", c)
+        })
+    }
+
+    /// The product gids of a collection: an iterator and an async iterator of str.
+    fn collection_product_ids(&self, id: &Bound<'_, PyAny>) -> PyResult<PyItemIterator> {
+        guard(|| {
+            let id = parse_gid::<Collection>("id", id)?;
+            let client = self.core().map_err(raise)?;
+            Ok(PyItemIterator::start(None, move |tx| async move {
+                let items = client.collection_product_ids(id);
+                pump(items.map(|r| r.map(|g| Value::String(g.to_string()))), tx).await
+            }))
+        })
+    }
+
+    /// Add products (gids or numeric ids) to a custom collection; waits for Shopify's
+    /// job. Adding a member again is harmless.
+    fn collection_add_products(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        product_ids: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        guard(|| {
+            let id = parse_gid::<Collection>("id", id)?;
+            let products = gids::<Product>("product_ids", product_ids)?;
+            let client = self.core().map_err(raise)?;
+            settle(block_on(
+                py,
+                unsend(move || async move { client.collection_add_products(id, &products).await }),
+            )?)
+        })
+    }
+
+    /// Remove products (gids or numeric ids) from a custom collection; waits for
+    /// Shopify's job.
+    fn collection_remove_products(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        product_ids: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        guard(|| {
+            let id = parse_gid::<Collection>("id", id)?;
+            let products = gids::<Product>("product_ids", product_ids)?;
+            let client = self.core().map_err(raise)?;
+            settle(block_on(
+                py,
+                unsend(
+                    move || async move { client.collection_remove_products(id, &products).await },
+                ),
+            )?)
         })
     }
 
@@ -241,5 +438,183 @@ impl PyShopifyClient {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyShopifyClient>()
+    m.add_class::<PyShopifyClient>()?;
+    m.add_class::<PyItemIterator>()
+}
+
+// ----- typed operations ------------------------------------------------------------------
+
+use crate::convert::{json_from_py, typed};
+use crate::runtime::unsend;
+use futures::StreamExt;
+use pyo3::exceptions::PyStopAsyncIteration;
+use pyo3_async_runtimes::generic::future_into_py;
+use shopify_sync::client::products::{ProductQuery, ProductSort};
+use shopify_sync::model::{Collection, Gid, GidKind, Product};
+use std::sync::Arc;
+
+/// A gid of kind `K` from a gid string or a numeric id (str or int).
+pub(crate) fn parse_gid<K: GidKind>(what: &str, v: &Bound<'_, PyAny>) -> PyResult<Gid<K>> {
+    let text = match json_from_py(v)? {
+        Value::String(s) => s,
+        Value::Number(n) => n.to_string(),
+        other => {
+            return Err(crate::errors::invalid(
+                what,
+                format!("expected a gid or a numeric id, not {other}"),
+            ))
+        }
+    };
+    let text = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        format!("gid://shopify/{}/{text}", K::NAME)
+    } else {
+        text
+    };
+    Gid::parse(&text).map_err(|e| crate::errors::invalid(what, e))
+}
+
+fn gids<K: GidKind>(what: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<Gid<K>>> {
+    let mut out = Vec::new();
+    for item in v.try_iter()? {
+        out.push(parse_gid::<K>(what, &item?)?);
+    }
+    Ok(out)
+}
+
+/// A value for Python: `class` names the typed class built from it (`None`: as is).
+fn item(py: Python<'_>, class: Option<&str>, v: &Value) -> PyResult<Py<PyAny>> {
+    let obj = to_py(py, v)?;
+    match class {
+        Some(c) => typed(py, c, obj.into_bound(py)),
+        None => Ok(obj),
+    }
+}
+
+fn optional(py: Python<'_>, class: &str, v: Option<Value>) -> PyResult<Py<PyAny>> {
+    match v {
+        Some(v) => item(py, Some(class), &v),
+        None => Ok(py.None()),
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> CoreResult<Value> {
+    serde_json::to_value(v)
+        .map_err(|e| Error::new(shopify_sync::error::ErrorKind::Decode, e.to_string()))
+}
+
+fn settle<T>(out: Option<std::thread::Result<CoreResult<T>>>) -> PyResult<T> {
+    match out {
+        None => Err(raise(Error::new(
+            shopify_sync::error::ErrorKind::Cancelled,
+            "the operation was cancelled",
+        ))),
+        Some(Err(p)) => Err(panic_error(p)),
+        Some(Ok(r)) => r.map_err(raise),
+    }
+}
+
+type Items = tokio::sync::Mutex<tokio::sync::mpsc::Receiver<CoreResult<Value>>>;
+
+/// Items streamed from Shopify page by page: an iterator and an async iterator. Pages
+/// are read ahead a little while you consume; dropping it (or `close()`) stops the
+/// reading. An error raises from the iteration that meets it.
+#[pyclass(name = "ItemIterator", module = "shopify_sync._native", frozen)]
+pub struct PyItemIterator {
+    items: Arc<Items>,
+    class: Option<&'static str>,
+    abort: tokio::task::AbortHandle,
+}
+
+impl Drop for PyItemIterator {
+    fn drop(&mut self) {
+        self.abort.abort();
+    }
+}
+
+impl PyItemIterator {
+    fn start<F, Fut>(class: Option<&'static str>, make: F) -> PyItemIterator
+    where
+        F: FnOnce(Sender) -> Fut + Send + 'static,
+        Fut: Future<Output = ()>,
+    {
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let task = runtime().spawn(unsend(move || make(tx)));
+        PyItemIterator {
+            items: Arc::new(tokio::sync::Mutex::new(rx)),
+            class,
+            abort: task.abort_handle(),
+        }
+    }
+}
+
+type Sender = tokio::sync::mpsc::Sender<CoreResult<Value>>;
+
+/// Send a stream's items until it ends, fails, or the iterator is gone.
+async fn pump(stream: impl futures::Stream<Item = CoreResult<Value>>, tx: Sender) {
+    let mut stream = std::pin::pin!(stream);
+    while let Some(item) = stream.next().await {
+        let stop = item.is_err();
+        if tx.send(item).await.is_err() || stop {
+            break;
+        }
+    }
+}
+
+#[pymethods]
+impl PyItemIterator {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        guard(|| {
+            let items = self.items.clone();
+            match block_on(py, async move { items.lock().await.recv().await })? {
+                None => Ok(None),
+                Some(Ok(v)) => Ok(Some(item(py, self.class, &v)?)),
+                Some(Err(e)) => Err(raise(e)),
+            }
+        })
+    }
+
+    fn __aiter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let items = self.items.clone();
+        let class = self.class;
+        future_into_py::<ForkSafeTokio, _, _>(py, async move {
+            let next = items.lock().await.recv().await;
+            match next {
+                None => Err(PyStopAsyncIteration::new_err(())),
+                Some(Ok(v)) => Python::attach(|py| item(py, class, &v)),
+                Some(Err(e)) => Err(raise(e)),
+            }
+        })
+    }
+
+    /// Stop reading (also done when the iterator is dropped).
+    fn close(&self) {
+        self.abort.abort();
+    }
+}
+
+fn sort(name: Option<&str>) -> PyResult<ProductSort> {
+    Ok(match name.unwrap_or("id") {
+        "id" => ProductSort::Id,
+        "title" => ProductSort::Title,
+        "updated_at" => ProductSort::UpdatedAt,
+        "created_at" => ProductSort::CreatedAt,
+        "vendor" => ProductSort::Vendor,
+        "product_type" => ProductSort::ProductType,
+        other => {
+            return Err(crate::errors::invalid(
+                "sort",
+                format!(
+                "expected id, title, updated_at, created_at, vendor or product_type, not {other:?}"
+            ),
+            ))
+        }
+    })
 }

@@ -13,10 +13,13 @@ use pyo3::prelude::*;
 
 mod client;
 mod convert;
+mod engine;
 mod errors;
+mod plan;
 mod runtime;
 mod sim;
 mod staging;
+mod store;
 mod webhook;
 
 /// Build an exception instance of `kind` as the core would (`Error::new`), without
@@ -50,5 +53,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     client::register(m)?;
     sim::register(m)?;
     webhook::register(m)?;
+    plan::register(m)?;
+    store::register(m)?;
+    engine::register(m)?;
     Ok(())
 }

@@ -100,3 +100,75 @@ impl ContextExt for ForkSafeTokio {
             .unwrap_or_default()
     }
 }
+
+/// Stops an [`unsend_with`] run: its work is dropped where it runs, and the run's
+/// future then resolves to `None` once it is gone. Idempotent.
+#[derive(Clone)]
+pub struct Canceller(Arc<Mutex<Option<tokio::sync::oneshot::Sender<()>>>>);
+
+impl Canceller {
+    /// Ask the work to stop.
+    pub fn cancel(&self) {
+        if let Some(tx) = self.0.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+struct CancelOnDrop(Canceller);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Run a future the compiler cannot prove `Send` (some of the core's async fns trip
+/// its higher-ranked `Send` check) on a blocking thread of the runtime, and await it
+/// from anywhere. Dropping the returned future cancels the work; so does the
+/// [`Canceller`], after which the future resolves (to `None`) only once the work is
+/// dropped. `Some(Err(_))` carries a panic.
+pub fn unsend_with<T, Fut, F>(
+    make: F,
+) -> (
+    impl Future<Output = Option<std::thread::Result<T>>> + Send + 'static,
+    Canceller,
+)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T>,
+    T: Send + 'static,
+{
+    use futures::FutureExt;
+    let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel::<()>();
+    let canceller = Canceller(Arc::new(Mutex::new(Some(cancel_tx))));
+    let rt = runtime();
+    let handle = rt.handle().clone();
+    let join = rt.spawn_blocking(move || {
+        handle.block_on(async move {
+            let work = std::panic::AssertUnwindSafe(async move { make().await }).catch_unwind();
+            tokio::select! {
+                out = work => Some(out),
+                _ = cancel_rx => None,
+            }
+        })
+    });
+    let on_drop = CancelOnDrop(canceller.clone());
+    let fut = async move {
+        let _on_drop = on_drop;
+        join.await.ok().flatten()
+    };
+    (fut, canceller)
+}
+
+/// [`unsend_with`] without the canceller: dropping the future cancels the work.
+pub fn unsend<T, Fut, F>(
+    make: F,
+) -> impl Future<Output = Option<std::thread::Result<T>>> + Send + 'static
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T>,
+    T: Send + 'static,
+{
+    unsend_with(make).0
+}

@@ -2,13 +2,14 @@
 //! the binding's runtime. Like every runtime-owned object it belongs to the process
 //! that started it: a forked child must start its own.
 use crate::client::block_on;
-use crate::convert::{from_py, to_py};
+use crate::convert::{from_json, from_py, to_py};
 use crate::errors::{guard, raise};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::{Map, Value};
 use shopify_sync::error::{Error, ErrorKind};
 use shopify_sync_sim::catalog::{Catalog, CatalogSpec};
+use shopify_sync_sim::faults::Fault;
 use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -206,6 +207,43 @@ impl PySimulator {
                 to_py(py, &p)
             })
         })
+    }
+
+    /// Queue faults: each of the next GraphQL requests meets one, in order. A fault is a
+    /// dict tagged by `kind`: `{"kind": "status", "status": 503, "body": "",
+    /// "retry_after": "1.5"}`, `{"kind": "after_execute", "status": 502}` (the write
+    /// happens, the response is lost), `{"kind": "truncate"}`, `{"kind": "reset"}`,
+    /// `{"kind": "not_json"}`, `{"kind": "internal_error"}`, `{"kind": "stall", "ms": 500}`.
+    fn inject(&self, faults: &Bound<'_, PyAny>) -> PyResult<()> {
+        guard(|| {
+            let faults: Vec<Fault> = from_json("faults", faults)?;
+            self.with(|sim| {
+                sim.inject(faults);
+                Ok(())
+            })
+        })
+    }
+
+    /// Make this share of GraphQL requests (0.0 to 1.0) fail with a random fault from
+    /// now on (0 turns random faults off; queued faults are unaffected).
+    fn set_fault_rate(&self, rate: f64) -> PyResult<()> {
+        guard(|| {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(raise(Error::invalid_input(format!(
+                    "the fault rate must be between 0 and 1, not {rate}"
+                ))));
+            }
+            self.with(|sim| {
+                sim.set_fault_rate(rate);
+                Ok(())
+            })
+        })
+    }
+
+    /// Every fault used so far, in order: `{"fault": {...}, "executed": bool, ...}`
+    /// (`executed`: the request ran, so a mutation's write happened).
+    fn fault_log(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        guard(|| self.with(|sim| to_py(py, &sim.fault_log())))
     }
 
     /// Stop serving and wait for in-flight requests. Idempotent.

@@ -8,7 +8,7 @@ use shopify_sync::webhook::{receive, Verified, WebhookHeaders, WebhookSecrets};
 
 /// Header pairs from a mapping (anything with `.items()`, e.g. Flask's
 /// `request.headers`) or an iterable of `(name, value)` pairs; values are str or bytes.
-fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Vec<u8>)>> {
+pub(crate) fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Vec<u8>)>> {
     let items = if headers.hasattr("items")? {
         headers.call_method0("items")?
     } else {
@@ -31,7 +31,7 @@ fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Vec<u8>)>> 
     Ok(pairs)
 }
 
-fn secrets(secrets: Option<&Bound<'_, PyAny>>) -> PyResult<WebhookSecrets> {
+pub(crate) fn secrets(secrets: Option<&Bound<'_, PyAny>>) -> PyResult<WebhookSecrets> {
     match secrets {
         Some(s) if !s.is_none() => {
             if s.is_instance_of::<PyString>() {

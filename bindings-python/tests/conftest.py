@@ -32,3 +32,26 @@ def load_vectors(name: str) -> Dict[str, Any]:
 def cases(name: str) -> List[Any]:
     """The cases of a vector file as pytest params, with their names as ids."""
     return [pytest.param(c, id=c["name"]) for c in load_vectors(name)["cases"]]
+
+
+def client_for(sim: Any, **kw: Any) -> Any:
+    """A client for a running simulator."""
+    import shopify_sync
+
+    return shopify_sync.ShopifyClient(
+        endpoint=sim.endpoint, shop=sim.shop, access_token=sim.access_token, **kw
+    )
+
+
+def local_products(store: Any) -> List[Dict[str, Any]]:
+    """The local catalog as the merchant's table would hold it right after the first
+    sync: every remote product snapshot, with a local id and its Shopify id."""
+    out = []
+    for key, stored in sorted(store.snapshots("remote").items()):
+        snap = dict(stored["snapshot"])
+        if snap.pop("kind") != "product":
+            continue
+        snap["local_id"] = "L" + key.rsplit("/", 1)[1]
+        snap["shopify_id"] = key
+        out.append(snap)
+    return out

@@ -14,8 +14,16 @@ What this version exposes:
 - :class:`ShopifyClient`: the GraphQL client (blocking, GIL released, and asyncio);
 - :func:`verify_webhook`, :func:`verify_webhook_signature`, :func:`receive_webhook`:
   webhook HMAC verification, header parsing and sync-topic payloads;
-- :class:`Simulator`: the offline Shopify simulator, in-process; with the pytest fixture
-  ``shopify_sim`` in :mod:`shopify_sync.testing`.
+- :class:`Simulator`: the offline Shopify simulator, in-process (with fault injection);
+  with the pytest fixture ``shopify_sim`` in :mod:`shopify_sync.testing`;
+- :class:`SyncEngine`: pull, plan, apply (progress events through a callable, an
+  iterator or an async iterator: :class:`ApplyOperation`), statuses, webhook refresh
+  (:class:`WebhookQueue`);
+- :class:`SqliteStore` / :class:`MemoryStore` (:class:`ChangeStore`): review, changes,
+  audit, snapshots; :class:`Plan` (summary, review rows, plan files); :func:`diff`;
+- typed results with ``to_dict()`` / ``from_dict()`` (:class:`Product`,
+  :class:`Collection`, :class:`PullReport`, :class:`ApplyReport` ...): money as
+  ``Decimal``, timestamps as aware ``datetime``.
 
 Fork safety: the native runtime is per process and rebuilt in a forked child, and so is
 each client's connection pool; a :class:`Simulator` serves only in the process that
@@ -42,12 +50,21 @@ from ._errors import (
 )
 from ._native import (
     DEFAULT_API_VERSION,
+    ApplyOperation,
+    ChangeStore,
+    ItemIterator,
+    MemoryStore,
+    Plan,
     ShopifyClient,
     Simulator,
+    SqliteStore,
+    SyncEngine,
+    WebhookQueue,
     __version__,
     canonical_document,
     compute_status,
     compute_statuses,
+    diff,
     fingerprint,
     fingerprint_collection,
     fingerprint_product,
@@ -55,6 +72,23 @@ from ._native import (
     receive_webhook,
     verify_webhook,
     verify_webhook_signature,
+)
+from ._types import (
+    ApplyReport,
+    Collection,
+    CollectionRule,
+    CollectionRuleSet,
+    IdMapping,
+    PlanSummary,
+    Product,
+    ProductOption,
+    PullReport,
+    Record,
+    RefreshReport,
+    ReviewReport,
+    SelectedOption,
+    Seo,
+    Variant,
 )
 
 __all__ = [
@@ -88,4 +122,28 @@ __all__ = [
     "verify_webhook",
     "verify_webhook_signature",
     "receive_webhook",
+    "diff",
+    "Plan",
+    "ChangeStore",
+    "SqliteStore",
+    "MemoryStore",
+    "SyncEngine",
+    "ApplyOperation",
+    "WebhookQueue",
+    "ItemIterator",
+    "Record",
+    "Seo",
+    "SelectedOption",
+    "ProductOption",
+    "Variant",
+    "Product",
+    "CollectionRule",
+    "CollectionRuleSet",
+    "Collection",
+    "IdMapping",
+    "PullReport",
+    "ApplyReport",
+    "RefreshReport",
+    "PlanSummary",
+    "ReviewReport",
 ]

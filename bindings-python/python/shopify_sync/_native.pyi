@@ -5,22 +5,58 @@ drift from the code.
 """
 
 import datetime
-from typing import Any, Awaitable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+import os
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    Generic,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
-from typing_extensions import TypeAlias, final
+from typing_extensions import TypeAlias, disjoint_base, final
 
 from ._errors import ShopifySyncError
+from ._types import (
+    ApplyReport,
+    Collection,
+    PlanSummary,
+    Product,
+    PullReport,
+    RefreshReport,
+    ReviewReport,
+)
 
 __all__ = [
     "DEFAULT_API_VERSION",
+    "ApplyOperation",
+    "ChangeStore",
+    "ItemIterator",
+    "MemoryStore",
+    "Plan",
     "ShopifyClient",
     "Simulator",
+    "SqliteStore",
+    "SyncEngine",
+    "WebhookQueue",
     "__version__",
+    "_event_roundtrip",
     "_make_error",
     "_panic",
     "canonical_document",
     "compute_status",
     "compute_statuses",
+    "diff",
     "fingerprint",
     "fingerprint_collection",
     "fingerprint_product",
@@ -37,10 +73,18 @@ DEFAULT_API_VERSION: str
 """The Admin API version clients use unless told otherwise (``YYYY-MM``)."""
 
 _JsonDict: TypeAlias = Dict[str, Any]
+_T = TypeVar("_T")
+_Path: TypeAlias = Union[str, "os.PathLike[str]"]
+_Filter: TypeAlias = Union[Mapping[str, Any], "Plan", None]
+_Id: TypeAlias = Union[str, int]
+_Scope: TypeAlias = Union[str, Iterable[_Id], None]
 _Headers: TypeAlias = Union[Mapping[str, Union[str, bytes]], Iterable[Tuple[str, Union[str, bytes]]]]
 
 def _make_error(kind: str, message: str) -> ShopifySyncError:
     """The exception the core would raise for a new error of ``kind`` (not raised)."""
+
+def _event_roundtrip(event: Mapping[str, Any]) -> _JsonDict:
+    """An event dict read by the core's serde and handed back as events are (tests)."""
 
 def _panic(message: str) -> None:
     """Panic in Rust on purpose (tests): raises ``ShopifySyncError`` with ``kind=None``."""
@@ -156,6 +200,63 @@ class ShopifyClient:
         a coroutine (``await client.graphql_async(...)``); cancelling the future cancels
         the request in Rust."""
 
+    def products(
+        self,
+        query: Optional[str] = None,
+        *,
+        updated_after: Optional[datetime.datetime] = None,
+        updated_before: Optional[datetime.datetime] = None,
+        sort: Optional[str] = None,
+        reverse: bool = False,
+        page_size: Optional[int] = None,
+    ) -> ItemIterator[Product]:
+        """Every product matching the filters, whole (every variant), as :class:`Product`:
+        an iterator and an async iterator, read page by page. ``query``: Shopify's search
+        syntax; ``sort``: ``"id"`` (default), ``"title"``, ``"updated_at"``,
+        ``"created_at"``, ``"vendor"`` or ``"product_type"``."""
+
+    def products_count(self, query: Optional[str] = None) -> int:
+        """How many products match ``query`` (``None``: all)."""
+
+    def product(self, id: _Id) -> Optional[Product]:
+        """One product by gid or numeric id, whole, or ``None``."""
+
+    def product_async(self, id: _Id) -> Awaitable[Optional[Product]]:
+        """:meth:`product` as an awaitable."""
+
+    def product_by_handle(self, handle: str) -> Optional[Product]:
+        """One product by handle, or ``None``."""
+
+    def collections(self, query: Optional[str] = None) -> ItemIterator[Collection]:
+        """Every collection (custom and smart) matching ``query``, as :class:`Collection`:
+        an iterator and an async iterator."""
+
+    def collection(self, id: _Id) -> Optional[Collection]:
+        """One collection by gid or numeric id, or ``None``."""
+
+    def collection_product_ids(self, id: _Id) -> ItemIterator[str]:
+        """The product gids of a collection: an iterator and an async iterator."""
+
+    def collection_add_products(self, id: _Id, product_ids: Iterable[_Id]) -> None:
+        """Add products to a custom collection (waits for Shopify's job; adding a member
+        again is harmless)."""
+
+    def collection_remove_products(self, id: _Id, product_ids: Iterable[_Id]) -> None:
+        """Remove products from a custom collection (waits for Shopify's job)."""
+
+@final
+class ItemIterator(Generic[_T]):
+    """Items streamed from Shopify page by page: an iterator and an async iterator. Read
+    ahead a little; dropping it or :meth:`close` stops the reading. An error raises from
+    the iteration that meets it."""
+
+    def __iter__(self) -> ItemIterator[_T]: ...
+    def __next__(self) -> _T: ...
+    def __aiter__(self) -> ItemIterator[_T]: ...
+    def __anext__(self) -> Awaitable[_T]: ...
+    def close(self) -> None:
+        """Stop reading."""
+
 @final
 class Simulator:
     """An offline Shopify Admin GraphQL simulator serving on loopback in this process.
@@ -209,8 +310,371 @@ class Simulator:
     def edit_product(self, id: int, fields: Mapping[str, Any]) -> _JsonDict:
         """Edit a product out of band, as a merchant would in the admin."""
 
+    def inject(self, faults: Sequence[Mapping[str, Any]]) -> None:
+        """Queue faults, one per next GraphQL request, in order. Each is a dict tagged by
+        ``kind``: ``{"kind": "status", "status": 503, "body": "", "retry_after": "1.5"}``,
+        ``{"kind": "after_execute", "status": 502}`` (the write happens, the response is
+        lost), ``{"kind": "truncate"}``, ``{"kind": "reset"}``, ``{"kind": "not_json"}``,
+        ``{"kind": "internal_error"}``, ``{"kind": "stall", "ms": 500}``."""
+
+    def set_fault_rate(self, rate: float) -> None:
+        """Fail this share (0.0 to 1.0) of GraphQL requests with a random fault from now
+        on; 0 turns random faults off (queued faults are unaffected)."""
+
+    def fault_log(self) -> List[_JsonDict]:
+        """Every fault used so far, in order: ``{"fault", "executed"}`` (``executed``: the
+        request ran, so a mutation's write happened)."""
+
     def stop(self) -> None:
         """Stop serving and wait for in-flight requests. Idempotent."""
 
     def __enter__(self) -> Simulator: ...
     def __exit__(self, *_args: object) -> bool: ...
+
+def diff(
+    base: Optional[Mapping[str, Any]],
+    local: Optional[Mapping[str, Any]],
+    remote: Optional[Mapping[str, Any]],
+    mask: Optional[Sequence[str]] = None,
+    smart_collections: Optional[Iterable[str]] = None,
+) -> List[_JsonDict]:
+    """The three-way diff of one entity: snapshots tagged with their ``kind`` (``None``
+    where it does not exist on that side). Returns the rows (``path``, ``field``,
+    ``kind``, ``base``, ``local``, ``remote``, plus ``message`` on error rows), as in
+    ``tests/vectors/diff.json``."""
+
+@final
+class Plan:
+    """A plan: the changes that bring Shopify to the local records, with ``incoming``
+    changes from Shopify, ``problems`` and ``unmanaged`` targets. Immutable: the store
+    holds the changes' states."""
+
+    @property
+    def id(self) -> str:
+        """The plan's id."""
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """When it was computed (aware, UTC)."""
+
+    @property
+    def mask(self) -> List[str]:
+        """The managed field names it was computed under."""
+
+    @property
+    def unchanged(self) -> int:
+        """How many targets agreed on every side."""
+
+    def summary(self) -> PlanSummary:
+        """Counts for a review screen."""
+
+    def changes(self) -> List[_JsonDict]:
+        """The changes (the JSON shape of a change), in plan order."""
+
+    def change(self, change_id: str) -> Optional[_JsonDict]:
+        """One change by id, or ``None``."""
+
+    def review_rows(self) -> List[_JsonDict]:
+        """Every row of every change side by side: ``change_id``, ``target``,
+        ``operation``, ``state``, ``path``, ``field``, ``kind``, ``base``, ``local``,
+        ``remote``, ``resolution``."""
+
+    def incoming(self) -> List[_JsonDict]:
+        """Shopify's changes with nothing to write (``{"target", "rows"}``)."""
+
+    def problems(self) -> List[_JsonDict]:
+        """Targets that cannot be planned (``{"target", "rows"}``, error rows)."""
+
+    def unmanaged(self) -> List[_JsonDict]:
+        """Targets whose differences are all outside the mask."""
+
+    def to_dict(self) -> _JsonDict:
+        """The whole plan in its JSON shape (a plan file's ``plan``)."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """A plan from :meth:`to_dict`'s output (checked like a plan file)."""
+
+    def to_file_json(self) -> str:
+        """The plan file's text (``format``, ``version``, ``digest``, ``plan``)."""
+
+    @classmethod
+    def from_file_json(cls, text: str) -> Plan:
+        """Read a plan file's text; ``InvalidInputError`` says why one is refused (not a
+        plan file, newer version, damaged or edited)."""
+
+    def write_file(self, path: _Path) -> None:
+        """Write the plan file at ``path`` atomically."""
+
+    @classmethod
+    def read_file(cls, path: _Path) -> Plan:
+        """Read the plan file at ``path``."""
+
+    def __len__(self) -> int: ...
+
+@disjoint_base
+class ChangeStore:
+    """Where plans, changes, the audit trail, snapshots and checkpoints live: use
+    :class:`SqliteStore` or :class:`MemoryStore`. Thread-safe; every call is blocking
+    with the GIL released. ``filter`` arguments are dicts of ``ChangeFilter`` keys
+    (``plan_id``, ``change_ids``, ``operations``, ``targets``, ``fields``, ``states``;
+    unknown keys refused), a :class:`Plan`, or ``None`` for all."""
+
+    def approve(self, filter: _Filter = None, *, actor: str, comment: Optional[str] = None) -> ReviewReport:
+        """Approve the selected ``staged`` changes; those with an unresolved conflict or a
+        preflight issue are skipped and reported."""
+
+    def reject(self, filter: _Filter = None, *, actor: str, comment: Optional[str] = None) -> ReviewReport:
+        """Reject the selected ``staged`` changes; the rejections are remembered."""
+
+    def resolve(
+        self,
+        change_id: str,
+        take: str,
+        *,
+        path: Optional[str] = None,
+        value: Any = None,
+        actor: str,
+        comment: Optional[str] = None,
+    ) -> _JsonDict:
+        """Resolve a staged change's conflicts: ``take`` is ``"local"``, ``"remote"`` or
+        ``"value"`` (then ``value`` is written); ``path`` limits it to one row."""
+
+    def changes(self, filter: _Filter = None) -> List[_JsonDict]:
+        """The changes a filter selects, in plan order."""
+
+    def change(self, change_id: str) -> Optional[_JsonDict]:
+        """One change, or ``None``."""
+
+    def in_flight(self) -> List[_JsonDict]:
+        """The changes left ``applying`` (a crash or a cancelled apply)."""
+
+    def plan(self, plan_id: str) -> Optional[Plan]:
+        """A saved plan with its changes in their current states, or ``None``."""
+
+    def save_plan(self, plan: Plan, *, actor: str, comment: Optional[str] = None) -> _JsonDict:
+        """Save a plan (e.g. read from a plan file); returns ``{"plan_id", "changes",
+        "superseded"}``."""
+
+    def audit(self, query: Optional[Mapping[str, Any]] = None) -> List[_JsonDict]:
+        """The audit entries a query selects (``change_id``, ``plan_id``, ``target``,
+        ``since``, ``until``, ``after_seq``, ``limit``), in order."""
+
+    def export_audit_jsonl(self, query: Optional[Mapping[str, Any]] = None) -> str:
+        """The selected audit entries as JSON lines."""
+
+    def snapshots(self, side: str) -> Dict[str, _JsonDict]:
+        """Every snapshot of ``"base"`` or ``"remote"``, by key (the gid): ``{"snapshot",
+        "fingerprint", "updated_at", "local_id"}``."""
+
+    def snapshot(self, side: str, key: str) -> Optional[_JsonDict]:
+        """One stored snapshot, or ``None``."""
+
+    def checkpoint(self, name: str) -> Optional[str]:
+        """A named checkpoint, or ``None``."""
+
+    def set_checkpoint(self, name: str, value: str) -> None:
+        """Set a named checkpoint."""
+
+@final
+class SqliteStore(ChangeStore):
+    """The change store in one SQLite file (WAL; safe for several processes)."""
+
+    def __new__(
+        cls,
+        path: Optional[_Path] = None,
+        *,
+        synchronous: Optional[str] = None,
+        busy_timeout: Optional[float] = None,
+    ) -> SqliteStore:
+        """Open or create the store at ``path`` (``None``: ``SHOPIFY_SYNC_STORE``);
+        ``synchronous`` ``"full"`` (default) or ``"normal"``; ``busy_timeout`` in
+        seconds."""
+
+    @property
+    def path(self) -> str:
+        """The file's path."""
+
+@final
+class MemoryStore(ChangeStore):
+    """The change store in memory (tests, short-lived tools)."""
+
+    def __new__(cls) -> MemoryStore:
+        """An empty store."""
+
+@final
+class ApplyOperation:
+    """A running apply (:meth:`SyncEngine.start_apply`). Its progress events (dicts in
+    the JSON shape of ``tests/vectors/events.json``) are an iterator, for a thread or
+    green thread of the application, and an async iterator; :meth:`wait` gives the
+    report."""
+
+    @property
+    def operation_id(self) -> str:
+        """The operation id every event carries (the Socket.IO room to emit to)."""
+
+    @property
+    def done(self) -> bool:
+        """Whether the apply has ended (events may still be waiting)."""
+
+    def next_event(self, timeout: Optional[float] = None) -> Optional[_JsonDict]:
+        """The next event, waiting at most ``timeout`` seconds; ``None`` on timeout or
+        once every event was handed over (see :attr:`done`)."""
+
+    def drain(self) -> List[_JsonDict]:
+        """The events waiting now, without blocking (eventlet/gevent: poll it between
+        ``socketio.sleep()`` calls)."""
+
+    def __iter__(self) -> Iterator[_JsonDict]: ...
+    def __next__(self) -> _JsonDict: ...
+    def __aiter__(self) -> AsyncIterator[_JsonDict]: ...
+    def __anext__(self) -> Awaitable[_JsonDict]: ...
+    def wait(self, timeout: Optional[float] = None) -> ApplyReport:
+        """Wait for the end (``TimeoutError`` after ``timeout`` seconds) and return the
+        report, or raise the apply's error."""
+
+    def wait_async(self) -> Awaitable[ApplyReport]:
+        """:meth:`wait` as an awaitable."""
+
+    def cancel(self) -> None:
+        """Stop the apply (changes left ``applying`` are reconciled by the next apply);
+        :meth:`wait` then raises ``ShopifyCancelledError``."""
+
+@final
+class SyncEngine:
+    """Pull, plan and apply against one shop and one change store.
+
+    Local records are dicts in the snapshot's snake_case JSON shape plus ``local_id``
+    and ``shopify_id`` (a gid or numeric id; optional ``updated_at``), or objects with
+    ``to_dict()``; prices may be ``Decimal``, times aware ``datetime``."""
+
+    def __new__(
+        cls,
+        client: ShopifyClient,
+        store: ChangeStore,
+        *,
+        pull_mode: Optional[str] = None,
+        bulk_pull_threshold: Optional[int] = None,
+        overlap: Optional[float] = None,
+        write_mode: Optional[str] = None,
+        bulk_write_threshold: Optional[int] = None,
+        guard_batch: Optional[int] = None,
+        publications: Optional[Sequence[str]] = None,
+        actor: Optional[str] = None,
+        max_workers: Optional[int] = None,
+        min_workers: Optional[int] = None,
+    ) -> SyncEngine:
+        """An engine over ``client`` and ``store`` (options: see the class docs of the
+        core's ``SyncConfig``; durations in seconds)."""
+
+    @property
+    def client(self) -> ShopifyClient:
+        """The client."""
+
+    @property
+    def store(self) -> ChangeStore:
+        """The change store."""
+
+    def pull(self, mode: Optional[str] = None) -> PullReport:
+        """A full pull into the remote snapshots (``mode``: ``"auto"``, ``"paginated"``,
+        ``"bulk"``). Ctrl-C cancels it (nothing deleted, no checkpoint)."""
+
+    def pull_async(self, mode: Optional[str] = None) -> Awaitable[PullReport]:
+        """:meth:`pull` as an awaitable; cancelling it cancels the pull."""
+
+    def pull_incremental(self) -> PullReport:
+        """The products updated since the last cursor (a full pull without one)."""
+
+    def pull_incremental_async(self) -> Awaitable[PullReport]:
+        """:meth:`pull_incremental` as an awaitable."""
+
+    def baseline(
+        self,
+        products: Iterable[Mapping[str, Any]],
+        mask: Optional[Sequence[str]] = None,
+        *,
+        collections: Optional[Iterable[Mapping[str, Any]]] = None,
+    ) -> int:
+        """Adopt the engine on a catalog in sync: records whose remote snapshot equals
+        them get it as their base. Returns how many."""
+
+    def plan(
+        self,
+        products: Iterable[Mapping[str, Any]],
+        mask: Optional[Sequence[str]] = None,
+        *,
+        collections: Optional[Iterable[Mapping[str, Any]]] = None,
+        scope: _Scope = None,
+        collection_scope: _Scope = None,
+    ) -> Plan:
+        """Plan the changes that bring Shopify to the local records for the fields in
+        ``mask`` and save them ``staged``. ``scope``: ``"listed"`` (default, no deletes),
+        ``"all"`` or the ids covered."""
+
+    def status_inputs(
+        self, products: Iterable[Mapping[str, Any]], mask: Optional[Sequence[str]] = None
+    ) -> List[_JsonDict]:
+        """The ``StatusInput`` of each local product, from what the store knows."""
+
+    def statuses(
+        self, products: Iterable[Mapping[str, Any]], mask: Optional[Sequence[str]] = None
+    ) -> List[_JsonDict]:
+        """The status column: the ``SyncStatus`` of each local product, in order."""
+
+    def apply(
+        self,
+        filter: _Filter = None,
+        *,
+        on_event: Optional[Callable[[_JsonDict], Any]] = None,
+        operation_id: Optional[str] = None,
+    ) -> ApplyReport:
+        """Apply the approved changes ``filter`` selects and wait. ``on_event`` gets each
+        event in the calling thread (an exception it raises stops the apply). Ctrl-C
+        cancels the apply."""
+
+    def apply_async(
+        self,
+        filter: _Filter = None,
+        *,
+        on_event: Optional[Callable[[_JsonDict], Any]] = None,
+        operation_id: Optional[str] = None,
+    ) -> Awaitable[ApplyReport]:
+        """:meth:`apply` as an awaitable; ``on_event`` runs on the event loop. Cancelling
+        it cancels the apply."""
+
+    def start_apply(self, filter: _Filter = None, *, operation_id: Optional[str] = None) -> ApplyOperation:
+        """Start an apply in the background and return its :class:`ApplyOperation`."""
+
+    def reconcile(self) -> ApplyReport:
+        """Settle the changes left ``applying`` by a crash or a cancelled apply."""
+
+    def refresh(self, queue: WebhookQueue) -> RefreshReport:
+        """Re-read what the queue's webhooks marked dirty into the remote snapshots."""
+
+    def refresh_async(self, queue: WebhookQueue) -> Awaitable[RefreshReport]:
+        """:meth:`refresh` as an awaitable."""
+
+@final
+class WebhookQueue:
+    """Verified webhook deliveries waiting for :meth:`SyncEngine.refresh`: deduplicated,
+    ordered per entity. Thread-safe."""
+
+    def __new__(cls, secrets: Optional[Sequence[str]] = None, *, shop: Optional[str] = None) -> WebhookQueue:
+        """A queue verifying with ``secrets`` (``None``: ``SHOPIFY_WEBHOOK_SECRETS``);
+        ``shop`` refuses other shops' deliveries."""
+
+    def receive(self, headers: _Headers, body: bytes) -> _JsonDict:
+        """Verify, deduplicate and mark one delivery; returns ``{"outcome", "topic",
+        "product_id", "collection_id"}`` (answer 200). ``AuthError``: answer 401."""
+
+    def mark_product(self, id: _Id) -> None:
+        """Mark a product dirty by hand."""
+
+    def mark_collection(self, id: _Id) -> None:
+        """Mark a collection dirty by hand."""
+
+    @property
+    def pending(self) -> int:
+        """How many entities are dirty."""
+
+    def __len__(self) -> int: ...

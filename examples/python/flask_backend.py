@@ -1,0 +1,291 @@
+"""Gradual adoption of shopify_sync in a Flask + Flask-SocketIO backend.
+
+The backend already has a product table with a ``shopify_product_id`` and a
+``shopify_sync_status`` column (Postgres in production; SQLite here so the example runs
+anywhere). It adopts the library in three steps, each usable on its own:
+
+1. **The status column.** ``legacy_status_column()`` computes the dashboard's status
+   from the two columns it already has (``compute_statuses``: pure, no network, no
+   store; over a million rows a second). ``status_column()`` does the same from what
+   the change store knows once the engine runs (fingerprints, open changes, errors).
+2. **Pull, plan and apply in the background.** ``start_sync()`` runs a pull, a plan of
+   the table's rows, an approval and an apply in a background thread, and returns the
+   operation id at once; the browser joins the Socket.IO room of that id.
+3. **Progress to the browser.** Every executor event (a dict in the JSON shape of
+   ``tests/vectors/events.json``) is emitted to that room as it happens:
+   ``socketio.emit("sync_event", event, to=operation_id)``.
+
+Threads, eventlet, gevent: the apply's events come out of an iterator
+(``engine.start_apply(...)``) that the application consumes in a thread of its own.
+The library calls nothing from its Rust threads, which matters under eventlet or gevent:
+a callback run by a foreign OS thread cannot use the green hub, so it could not emit. In
+a green-thread server, consume the events from a green thread started with
+``socketio.start_background_task`` and poll with ``op.drain()`` between
+``socketio.sleep(0.1)`` calls (a blocking wait would hold the hub); see
+``forward_events_green()``. With threads (the default ``async_mode="threading"``),
+iterating ``for event in op`` in a background thread is all it takes.
+
+Run it (``pip install flask flask-socketio``)::
+
+    python examples/python/flask_backend.py          # the simulator, on port 5000
+    SHOPIFY_SHOP=... SHOPIFY_ACCESS_TOKEN=... python examples/python/flask_backend.py
+
+Without configuration it starts the in-process simulator and fills the table from it.
+The module imports without Flask installed (the web part is built in ``create_app``),
+so its functions are tested on their own (``bindings-python/tests/test_example.py``).
+"""
+
+import json
+import os
+import sqlite3
+import threading
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+import shopify_sync
+
+#: The fields this backend manages; everything else is left to the Shopify admin.
+MASK = [
+    "title", "handle", "description_html", "vendor", "product_type", "tags",
+    "options", "variant_price", "variant_compare_at_price", "variant_sku",
+    "variant_option_values",
+]
+
+Emit = Callable[..., Any]
+
+
+# ----- the merchant's table ------------------------------------------------------------------
+
+SCHEMA = """
+create table if not exists products (
+    id integer primary key,
+    shopify_product_id text,
+    shopify_sync_status text,
+    data text not null            -- the product as JSON (the snapshot's shape)
+)
+"""
+
+
+def open_db(path: str = ":memory:") -> sqlite3.Connection:
+    """The product table (SQLite standing in for the backend's Postgres)."""
+    db = sqlite3.connect(path, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute(SCHEMA)
+    return db
+
+
+def load_from_store(db: sqlite3.Connection, store: shopify_sync.ChangeStore) -> int:
+    """Fill an empty table from the remote snapshots of a first pull (the demo's way to
+    have a table that matches the shop). Returns the number of rows."""
+    rows = 0
+    for key, stored in sorted(store.snapshots("remote").items()):
+        snapshot = dict(stored["snapshot"])
+        if snapshot.pop("kind") != "product":
+            continue
+        db.execute(
+            "insert into products (shopify_product_id, shopify_sync_status, data) values (?, ?, ?)",
+            (key, "in_sync", json.dumps(snapshot)),
+        )
+        rows += 1
+    db.commit()
+    return rows
+
+
+def local_records(db: sqlite3.Connection) -> List[Dict[str, Any]]:
+    """The table's rows as local records: the snapshot's fields plus ``local_id`` (the
+    primary key) and ``shopify_id`` (the column, a gid or a numeric id, or NULL)."""
+    out = []
+    for row in db.execute("select id, shopify_product_id, data from products order by id"):
+        record = json.loads(row["data"])
+        record["local_id"] = str(row["id"])
+        record["shopify_id"] = row["shopify_product_id"]
+        out.append(record)
+    return out
+
+
+# ----- step 1: the status column --------------------------------------------------------------
+
+
+def legacy_status_column(db: sqlite3.Connection) -> Dict[int, Dict[str, Any]]:
+    """The dashboard's status from the two existing columns only (no store needed)."""
+    rows = db.execute("select id, shopify_product_id, shopify_sync_status from products").fetchall()
+    statuses = shopify_sync.compute_statuses(
+        {"shopify_id": r["shopify_product_id"], "legacy_status": r["shopify_sync_status"]}
+        for r in rows
+    )
+    return {r["id"]: s for r, s in zip(rows, statuses)}
+
+
+def status_column(db: sqlite3.Connection, engine: shopify_sync.SyncEngine) -> Dict[int, Dict[str, Any]]:
+    """The dashboard's status from what the change store knows, written back to the
+    ``shopify_sync_status`` column (its ``state``)."""
+    records = local_records(db)
+    statuses = engine.statuses(records, MASK)
+    with db:
+        for r, s in zip(records, statuses):
+            db.execute(
+                "update products set shopify_sync_status = ? where id = ?", (s["state"], int(r["local_id"]))
+            )
+    return {int(r["local_id"]): s for r, s in zip(records, statuses)}
+
+
+def record_created_ids(db: sqlite3.Connection, report: shopify_sync.ApplyReport) -> None:
+    """Write the Shopify ids of products the apply created into their rows."""
+    with db:
+        for created in report.created:
+            if created.local_id is not None:
+                db.execute(
+                    "update products set shopify_product_id = ? where id = ?",
+                    (created.shopify_id, int(created.local_id)),
+                )
+
+
+# ----- steps 2 and 3: pull, plan and apply in the background, events to a room ---------------
+
+
+class SyncJob:
+    """One background sync: its operation id (the room), its thread and its outcome."""
+
+    def __init__(self, operation_id: str) -> None:
+        self.operation_id = operation_id
+        self.thread: Optional[threading.Thread] = None
+        self.report: Optional[shopify_sync.ApplyReport] = None
+        self.error: Optional[BaseException] = None
+        self.events = 0
+
+
+def forward_events(op: shopify_sync.ApplyOperation, emit: Emit) -> int:
+    """Emit every event of a running apply to its room, in this thread, until the apply
+    ends. Returns how many were emitted."""
+    n = 0
+    for event in op:
+        emit("sync_event", event, to=op.operation_id)
+        n += 1
+    return n
+
+
+def forward_events_green(
+    op: shopify_sync.ApplyOperation, emit: Emit, sleep: Callable[[float], Any]
+) -> int:
+    """``forward_events`` for eventlet/gevent: poll without blocking the hub (start it
+    with ``socketio.start_background_task``; ``sleep`` is ``socketio.sleep``)."""
+    n = 0
+    while True:
+        finished = op.done
+        for event in op.drain():
+            emit("sync_event", event, to=op.operation_id)
+            n += 1
+        if finished and not op.drain():
+            return n
+        sleep(0.1)
+
+
+def run_sync(
+    db: sqlite3.Connection,
+    engine: shopify_sync.SyncEngine,
+    emit: Emit,
+    job: SyncJob,
+    approver: str = "dashboard",
+) -> None:
+    """Pull, plan the table's rows, approve what has no conflict, apply with events to
+    the job's room, record created ids and refresh the status column."""
+    try:
+        emit("sync_stage", {"stage": "pull"}, to=job.operation_id)
+        engine.pull()
+        plan = engine.plan(local_records(db), MASK)
+        emit("sync_stage", {"stage": "plan", "summary": plan.summary().to_dict()}, to=job.operation_id)
+        engine.store.approve(plan, actor=approver)
+        op = engine.start_apply(plan, operation_id=job.operation_id)
+        job.events = forward_events(op, emit)
+        job.report = op.wait()
+        record_created_ids(db, job.report)
+        engine.pull()
+        status_column(db, engine)
+        emit("sync_done", {"applied": job.report.applied, "stale": job.report.stale,
+                           "failed": job.report.failed}, to=job.operation_id)
+    except BaseException as e:  # reported to the room; the thread ends cleanly
+        job.error = e
+        emit("sync_error", {"message": str(e), "kind": getattr(e, "kind", None)}, to=job.operation_id)
+
+
+def start_sync(db: sqlite3.Connection, engine: shopify_sync.SyncEngine, emit: Emit) -> SyncJob:
+    """Start ``run_sync`` in a background thread; returns at once with the job (its
+    ``operation_id`` is the room the browser joins)."""
+    job = SyncJob("op-" + os.urandom(8).hex())
+    job.thread = threading.Thread(target=run_sync, args=(db, engine, emit, job), daemon=True)
+    job.thread.start()
+    return job
+
+
+# ----- the web part -----------------------------------------------------------------------------
+
+
+def engine_from_env_or_simulator(store: shopify_sync.ChangeStore) -> "tuple[shopify_sync.SyncEngine, Optional[shopify_sync.Simulator]]":
+    """A real store when ``SHOPIFY_SHOP``/``SHOPIFY_ENDPOINT`` is set, else a fresh
+    simulator (returned too, to stop it)."""
+    if os.environ.get("SHOPIFY_SHOP") or os.environ.get("SHOPIFY_ENDPOINT"):
+        return shopify_sync.SyncEngine(shopify_sync.ShopifyClient.from_env(), store), None
+    sim = shopify_sync.Simulator.start(products=200, collections=10, seed=1)
+    client = shopify_sync.ShopifyClient(endpoint=sim.endpoint, shop=sim.shop, access_token=sim.access_token)
+    return shopify_sync.SyncEngine(client, store), sim
+
+
+def create_app(db: sqlite3.Connection, engine: shopify_sync.SyncEngine) -> Any:
+    """The Flask app and its Socket.IO server (needs ``flask`` and ``flask-socketio``)."""
+    from flask import Flask, jsonify, request
+    from flask_socketio import SocketIO, join_room
+
+    app = Flask(__name__)
+    socketio = SocketIO(app, async_mode="threading")
+    jobs: Dict[str, SyncJob] = {}
+
+    @app.get("/products")
+    def products() -> Any:
+        statuses = status_column(db, engine)
+        return jsonify([
+            {"id": r["id"], "shopify_product_id": r["shopify_product_id"],
+             "status": statuses[r["id"]]}
+            for r in db.execute("select id, shopify_product_id from products order by id")
+        ])
+
+    @app.post("/sync")
+    def sync() -> Any:
+        job = start_sync(db, engine, socketio.emit)
+        jobs[job.operation_id] = job
+        return jsonify({"operation_id": job.operation_id}), 202
+
+    @app.post("/webhooks/shopify")
+    def webhook() -> Any:
+        try:
+            shopify_sync.verify_webhook(None, request.headers, request.get_data())
+        except shopify_sync.AuthError:
+            return "", 401
+        except shopify_sync.InvalidInputError:
+            return "", 400
+        return "", 200
+
+    @socketio.on("join")
+    def on_join(data: Dict[str, str]) -> None:
+        join_room(data["operation_id"])
+
+    app.extensions["shopify_sync_socketio"] = socketio
+    return app
+
+
+def main() -> None:  # pragma: no cover - interactive
+    store = shopify_sync.SqliteStore(os.environ.get("SHOPIFY_SYNC_STORE", "shopify-sync.db"))
+    engine, sim = engine_from_env_or_simulator(store)
+    db = open_db(os.environ.get("PRODUCTS_DB", ":memory:"))
+    if db.execute("select count(*) from products").fetchone()[0] == 0:
+        engine.pull()
+        load_from_store(db, store)
+        engine.baseline(local_records(db), MASK)
+    app = create_app(db, engine)
+    try:
+        app.extensions["shopify_sync_socketio"].run(app, port=int(os.environ.get("PORT", "5000")))
+    finally:
+        if sim is not None:
+            sim.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
