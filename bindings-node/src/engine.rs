@@ -1,0 +1,740 @@
+//! `ChangeStore` and `SyncEngine`: pull, plan, review, apply (with progress events
+//! through a non-blocking threadsafe function or as an async iterator) and the status
+//! column, all of them the core's.
+use crate::abort::{spawn, Abort};
+use crate::client::ShopifyClient;
+use crate::convert::Input;
+use crate::errors::{guard, invalid, to_js_error, Json, Outcome, Settled};
+use crate::streams::Feed;
+use napi::bindgen_prelude::{Function, JsObjectValue, Object, PromiseRaw, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, JsValue, Status, ValueType};
+use napi_derive::napi;
+use serde::{Deserialize, Serialize};
+use shopify_sync::executor::Event;
+use shopify_sync::model::{Collection, Gid, GidKind, Product};
+use shopify_sync::staging::store::{ChangeStore as CoreStore, MemoryStore, SqliteStore};
+use shopify_sync::staging::{
+    AuditQuery, Change, ChangeFilter, CollectionSnapshot, Entity, FieldMask, Plan, ProductSnapshot,
+    Record, Review, ReviewReport, Scope,
+};
+use shopify_sync::status::SyncStatus;
+use shopify_sync::sync::{
+    ApplyOptions, ApplyReport, LocalCatalog, PullMode, PullReport, SyncConfig,
+    SyncEngine as CoreEngine,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Where plans, changes, the audit trail, snapshots and checkpoints live: one SQLite
+/// file (`ChangeStore.open(path)`), or memory (`ChangeStore.memory()`, for tests).
+#[napi]
+pub struct ChangeStore {
+    store: Arc<dyn CoreStore>,
+}
+
+/// Who reviews: `{ actor, comment? }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    actor: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+impl ReviewInput {
+    fn review(self) -> Review {
+        let r = Review::now(self.actor);
+        match self.comment {
+            Some(c) => r.with_comment(c),
+            None => r,
+        }
+    }
+}
+
+fn filter(f: Option<Input<ChangeFilter>>) -> Outcome<ChangeFilter> {
+    f.map_or(Ok(ChangeFilter::default()), |f| f.get("change filter"))
+}
+
+fn settle<T>(env: &Env, out: Settled<T>) -> napi::Result<T> {
+    out.0.map_err(|f| to_js_error(env, &f))
+}
+
+#[napi]
+impl ChangeStore {
+    /// A store in memory (gone with the object): for tests and dry runs.
+    #[napi(factory)]
+    pub fn memory() -> ChangeStore {
+        ChangeStore {
+            store: Arc::new(MemoryStore::new()),
+        }
+    }
+
+    /// The SQLite store in one file at `path` (created if missing; `SHOPIFY_SYNC_STORE`
+    /// when omitted).
+    #[napi(factory)]
+    pub fn open(env: Env, path: Option<String>) -> napi::Result<ChangeStore> {
+        settle(
+            &env,
+            guard(|| {
+                let store = match path {
+                    Some(p) => SqliteStore::open(p)?,
+                    None => SqliteStore::open_default()?,
+                };
+                Ok(ChangeStore {
+                    store: Arc::new(store),
+                })
+            }),
+        )
+    }
+
+    /// A plan with its changes in their current states; `null` when unknown.
+    #[napi(ts_return_type = "Promise<Plan | null>")]
+    pub fn plan<'e>(
+        &self,
+        env: &'e Env,
+        id: String,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<Option<Plan>>>>> {
+        let store = self.store.clone();
+        spawn(env, Abort::none(), async move {
+            let id = serde_json::from_value(serde_json::Value::String(id))
+                .map_err(|e| invalid("plan id", e))?;
+            Ok(Json(store.plan(&id).await?))
+        })
+    }
+
+    /// The changes a filter selects (every change when omitted), in plan order.
+    #[napi(
+        ts_args_type = "filter?: ChangeFilter | null",
+        ts_return_type = "Promise<Change[]>"
+    )]
+    pub fn changes<'e>(
+        &self,
+        env: &'e Env,
+        filter: Option<Input<ChangeFilter>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<Vec<Change>>>>> {
+        let store = self.store.clone();
+        let filter = self::filter(filter);
+        spawn(env, Abort::none(), async move {
+            Ok(Json(store.changes(&filter?).await?))
+        })
+    }
+
+    /// Approve the selected `staged` changes, signed by `review.actor` (audited).
+    #[napi(
+        ts_args_type = "filter: ChangeFilter | null, review: { actor: string; comment?: string | null }",
+        ts_return_type = "Promise<ReviewReport>"
+    )]
+    pub fn approve<'e>(
+        &self,
+        env: &'e Env,
+        filter: Option<Input<ChangeFilter>>,
+        review: Input<ReviewInput>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ReviewReport>>>> {
+        let store = self.store.clone();
+        let filter = self::filter(filter);
+        let review = review.get("review");
+        spawn(env, Abort::none(), async move {
+            let review = review?.review();
+            Ok(Json(store.approve(&filter?, &review).await?))
+        })
+    }
+
+    /// Reject the selected `staged` changes (remembered: not proposed again).
+    #[napi(
+        ts_args_type = "filter: ChangeFilter | null, review: { actor: string; comment?: string | null }",
+        ts_return_type = "Promise<ReviewReport>"
+    )]
+    pub fn reject<'e>(
+        &self,
+        env: &'e Env,
+        filter: Option<Input<ChangeFilter>>,
+        review: Input<ReviewInput>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ReviewReport>>>> {
+        let store = self.store.clone();
+        let filter = self::filter(filter);
+        let review = review.get("review");
+        spawn(env, Abort::none(), async move {
+            let review = review?.review();
+            Ok(Json(store.reject(&filter?, &review).await?))
+        })
+    }
+
+    /// The audit trail as JSON Lines (every entry when `query` is omitted; keys of
+    /// `AuditQuery`: `change_id`, `plan_id`, `target`, `since`, `until`, `after_seq`,
+    /// `limit`).
+    #[napi(
+        ts_args_type = "query?: Record<string, unknown> | null",
+        ts_return_type = "Promise<string>"
+    )]
+    pub fn export_audit_jsonl<'e>(
+        &self,
+        env: &'e Env,
+        query: Option<Input<AuditQuery>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<String>>> {
+        let store = self.store.clone();
+        let query = query.map(|q| q.get("audit query"));
+        spawn(env, Abort::none(), async move {
+            let query = query.transpose()?.unwrap_or_default();
+            Ok(store.export_audit_jsonl(&query).await?)
+        })
+    }
+}
+
+/// One local record: `{ local_id, shopify_id, snapshot }` (snake_case, like the JSON
+/// of the vectors).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInput<S> {
+    #[serde(default)]
+    local_id: Option<String>,
+    #[serde(default)]
+    shopify_id: Option<String>,
+    snapshot: S,
+}
+
+fn records<S: Entity>(list: Vec<RecordInput<S>>, what: &str) -> Outcome<Vec<Record<S>>>
+where
+    S::Kind: GidKind,
+{
+    list.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let shopify_id = match r.shopify_id.as_deref() {
+                None | Some("") => None,
+                Some(id) => Some(Gid::parse(id).map_err(|e| invalid(&format!("{what} [{i}]"), e))?),
+            };
+            if shopify_id.is_none() && r.local_id.is_none() {
+                return Err(invalid(
+                    &format!("{what} [{i}]"),
+                    "a record needs a local_id or a shopify_id",
+                ));
+            }
+            Ok(Record {
+                local_id: r.local_id,
+                shopify_id,
+                updated_at: None,
+                snapshot: r.snapshot,
+            })
+        })
+        .collect()
+}
+
+/// `engine.plan(local)`: the merchant's side.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CatalogInput {
+    #[serde(default)]
+    products: Vec<RecordInput<ProductSnapshot>>,
+    #[serde(default)]
+    collections: Vec<RecordInput<CollectionSnapshot>>,
+    #[serde(default)]
+    product_scope: Option<String>,
+    #[serde(default)]
+    collection_scope: Option<String>,
+}
+
+fn scope<K: GidKind>(s: Option<String>, what: &str) -> Outcome<Scope<K>> {
+    match s.as_deref() {
+        None | Some("listed") => Ok(Scope::Listed),
+        Some("all") => Ok(Scope::All),
+        Some(other) => Err(invalid(
+            what,
+            format!("expected \"listed\" or \"all\", not {other:?}"),
+        )),
+    }
+}
+
+impl CatalogInput {
+    fn catalog(self) -> Outcome<LocalCatalog> {
+        Ok(LocalCatalog {
+            products: records(self.products, "products")?,
+            collections: records(self.collections, "collections")?,
+            product_scope: scope::<Product>(self.product_scope, "productScope")?,
+            collection_scope: scope::<Collection>(self.collection_scope, "collectionScope")?,
+        })
+    }
+}
+
+/// `new SyncEngine(client, store, options)`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EngineOptions {
+    pull_mode: Option<String>,
+    bulk_pull_threshold: Option<u64>,
+    overlap_ms: Option<u64>,
+    guard_batch: Option<usize>,
+    actor: Option<String>,
+    publications: Option<Vec<String>>,
+}
+
+fn pull_mode(s: Option<&str>) -> Outcome<PullMode> {
+    Ok(match s {
+        None | Some("auto") => PullMode::Auto,
+        Some("paginated") => PullMode::Paginated,
+        Some("bulk") => PullMode::Bulk,
+        Some(other) => {
+            return Err(invalid(
+                "pull mode",
+                format!("expected \"auto\", \"paginated\" or \"bulk\", not {other:?}"),
+            ))
+        }
+    })
+}
+
+impl EngineOptions {
+    fn config(self) -> Outcome<SyncConfig> {
+        let mut c = SyncConfig {
+            pull_mode: pull_mode(self.pull_mode.as_deref())?,
+            ..SyncConfig::default()
+        };
+        if let Some(v) = self.bulk_pull_threshold {
+            c.bulk_pull_threshold = v;
+        }
+        if let Some(v) = self.overlap_ms {
+            c.overlap = std::time::Duration::from_millis(v);
+        }
+        if let Some(v) = self.guard_batch {
+            c.guard_batch = v;
+        }
+        if let Some(v) = self.actor {
+            c.actor = v;
+        }
+        if let Some(v) = self.publications {
+            c.publications = v;
+        }
+        Ok(c)
+    }
+}
+
+/// What a pull did (snake_case data).
+#[derive(Serialize)]
+pub struct PullOut {
+    mode: &'static str,
+    incremental: bool,
+    products: u64,
+    collections: u64,
+    deleted: u64,
+    memberships: u64,
+    membership_changes: u64,
+    cursor: Option<String>,
+    elapsed_ms: u64,
+}
+
+impl From<PullReport> for PullOut {
+    fn from(r: PullReport) -> PullOut {
+        PullOut {
+            mode: match r.mode {
+                PullMode::Bulk => "bulk",
+                PullMode::Paginated => "paginated",
+                PullMode::Auto => "auto",
+            },
+            incremental: r.incremental,
+            products: r.products,
+            collections: r.collections,
+            deleted: r.deleted,
+            memberships: r.memberships,
+            membership_changes: r.membership_changes,
+            cursor: r
+                .cursor
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            elapsed_ms: r.elapsed.as_millis() as u64,
+        }
+    }
+}
+
+/// What an apply did (snake_case data).
+#[derive(Serialize)]
+pub struct ApplyOut {
+    operation_id: String,
+    applied: u64,
+    stale: u64,
+    failed: u64,
+    reconciled: u64,
+    created: Vec<shopify_sync::staging::IdMapping>,
+    elapsed_ms: u64,
+}
+
+impl From<ApplyReport> for ApplyOut {
+    fn from(r: ApplyReport) -> ApplyOut {
+        ApplyOut {
+            operation_id: r.operation_id,
+            applied: r.applied,
+            stale: r.stale,
+            failed: r.failed,
+            reconciled: r.reconciled,
+            created: r.created,
+            elapsed_ms: r.elapsed.as_millis() as u64,
+        }
+    }
+}
+
+/// The progress callback: called on the JS thread with each event, never blocking the
+/// Rust workers (events queue up while JS is busy).
+type EventCallback = ThreadsafeFunction<Event, Unknown<'static>, Json<Event>, Status, false>;
+
+/// Read `options.onEvent` and `options.operationId`.
+fn apply_options(
+    env: &Env,
+    options: Option<&Object<'_>>,
+) -> napi::Result<(Option<EventCallback>, Option<String>)> {
+    let Some(options) = options else {
+        return Ok((None, None));
+    };
+    let on_event: Unknown<'_> = options.get_named_property("onEvent")?;
+    let callback = match on_event.get_type()? {
+        ValueType::Undefined | ValueType::Null => None,
+        ValueType::Function => {
+            let f: Function<'_, Json<Event>, Unknown<'static>> = unsafe {
+                napi::bindgen_prelude::FromNapiValue::from_napi_value(env.raw(), on_event.raw())?
+            };
+            Some(
+                f.build_threadsafe_function::<Event>()
+                    .callee_handled::<false>()
+                    .build_callback(|ctx| Ok(Json(ctx.value)))?,
+            )
+        }
+        _ => {
+            return Err(napi::Error::new(
+                Status::InvalidArg,
+                "options.onEvent must be a function",
+            ))
+        }
+    };
+    let id: Option<String> = options.get_named_property("operationId")?;
+    Ok((callback, id))
+}
+
+/// The sync engine for one shop and one change store: pull, plan, apply, statuses.
+#[napi]
+pub struct SyncEngine {
+    engine: CoreEngine,
+}
+
+#[napi]
+impl SyncEngine {
+    /// An engine over `client` and `store`. Options (camelCase, all optional):
+    /// `pullMode` (`"auto"`, `"paginated"`, `"bulk"`), `bulkPullThreshold` (products,
+    /// default 25000), `overlapMs` (incremental pulls, default 300000), `guardBatch`,
+    /// `actor` (who the audit trail names for the engine's own transitions),
+    /// `publications`.
+    #[napi(
+        constructor,
+        ts_args_type = "client: ShopifyClient, store: ChangeStore, options?: SyncEngineOptions | null"
+    )]
+    pub fn new(
+        env: Env,
+        client: &ShopifyClient,
+        store: &ChangeStore,
+        options: Option<Input<EngineOptions>>,
+    ) -> napi::Result<SyncEngine> {
+        let core = client.core().clone();
+        let store = store.store.clone();
+        settle(
+            &env,
+            guard(|| {
+                let config = match options {
+                    Some(o) => o.get("SyncEngine options")?.config()?,
+                    None => SyncConfig::default(),
+                };
+                Ok(SyncEngine {
+                    engine: CoreEngine::new(core, store).with_config(config),
+                })
+            }),
+        )
+    }
+
+    /// Read Shopify into the store's remote snapshots. `mode`: `"auto"` (default),
+    /// `"paginated"` or `"bulk"`; `incremental: true` reads only the products updated
+    /// since the last pull's cursor. An abort (`signal`) leaves what was committed so
+    /// far (pages land with their cursor in one transaction) and sets no checkpoint.
+    #[napi(
+        ts_args_type = "options?: PullOptions | null",
+        ts_return_type = "Promise<PullReport>"
+    )]
+    pub fn pull<'e>(
+        &self,
+        env: &'e Env,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<PullOut>>>> {
+        let abort = Abort::from_options(env, options.as_ref())?;
+        let (mode, incremental) = match &options {
+            Some(o) => (
+                o.get_named_property::<Option<String>>("mode")?,
+                o.get_named_property::<Option<bool>>("incremental")?
+                    .unwrap_or(false),
+            ),
+            None => (None, false),
+        };
+        let engine = self.engine.clone();
+        spawn(env, Abort::none(), async move {
+            let mode = pull_mode(mode.as_deref())?;
+            let report = pull_on_blocking_thread(engine, mode, incremental, abort).await?;
+            Ok(Json(report.into()))
+        })
+    }
+
+    /// Plan the changes that bring Shopify to the local records for the fields in
+    /// `options.mask` (every field when omitted), against the stored base and remote
+    /// snapshots (pull first); the plan is saved in the store with its changes `staged`.
+    #[napi(
+        ts_args_type = "local: LocalCatalog, options?: { mask?: Field[] | null; signal?: AbortSignal | null } | null",
+        ts_return_type = "Promise<Plan>"
+    )]
+    pub fn plan<'e>(
+        &self,
+        env: &'e Env,
+        local: Input<CatalogInput>,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<Plan>>>> {
+        let abort = Abort::from_options(env, options.as_ref())?;
+        let mask = read_mask(env, options.as_ref())?;
+        let local = local.get("local catalog").and_then(CatalogInput::catalog);
+        let engine = self.engine.clone();
+        spawn(env, abort, async move {
+            Ok(Json(engine.plan(&local?, mask?).await?))
+        })
+    }
+
+    /// Record that the local records agree with Shopify (run once when adopting the
+    /// engine on a catalog that is in sync, after the first pull): each local record
+    /// whose stored remote snapshot equals it under `options.mask` gets that snapshot as
+    /// its base. Without a base, a plan shows every difference as a conflict. Resolves
+    /// with how many records got one.
+    #[napi(
+        ts_args_type = "local: LocalCatalog, options?: { mask?: Field[] | null } | null",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn baseline<'e>(
+        &self,
+        env: &'e Env,
+        local: Input<CatalogInput>,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<f64>>> {
+        let mask = read_mask(env, options.as_ref())?;
+        let local = local.get("local catalog").and_then(CatalogInput::catalog);
+        let engine = self.engine.clone();
+        spawn(env, Abort::none(), async move {
+            Ok(engine.baseline(&local?, mask?).await? as f64)
+        })
+    }
+
+    /// Apply the approved changes `filter` selects (every approved change when omitted),
+    /// through the executor; changes left `applying` by an earlier run are reconciled
+    /// first. `onEvent` receives every executor event (the JSON of
+    /// `tests/vectors/events.json`) on the JS thread without ever blocking the workers.
+    /// An abort (`signal`) stops sending new writes; changes left `applying` are
+    /// reconciled by the next apply (or `reconcile()`), never applied twice.
+    #[napi(
+        ts_args_type = "filter?: ChangeFilter | null, options?: ApplyOptions | null",
+        ts_return_type = "Promise<ApplyReport>"
+    )]
+    pub fn apply<'e>(
+        &self,
+        env: &'e Env,
+        filter: Option<Input<ChangeFilter>>,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ApplyOut>>>> {
+        let abort = Abort::from_options(env, options.as_ref())?;
+        let (callback, id) = apply_options(env, options.as_ref())?;
+        let filter = self::filter(filter);
+        let engine = self.engine.clone();
+        spawn(env, abort, async move {
+            let mut opts = ApplyOptions::default();
+            let counts = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+            if let Some(cb) = callback {
+                let counts = counts.clone();
+                opts = opts.on_event(move |e: &Event| {
+                    counts.0.fetch_add(1, Ordering::SeqCst);
+                    let delivered = counts.clone();
+                    let status = cb.call_with_return_value(
+                        e.clone(),
+                        ThreadsafeFunctionCallMode::NonBlocking,
+                        move |_, _| {
+                            delivered.1.fetch_add(1, Ordering::SeqCst);
+                            Ok(())
+                        },
+                    );
+                    if status != Status::Ok {
+                        // Not queued (the environment is closing): nothing to wait for.
+                        counts.1.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+            if let Some(id) = id {
+                opts = opts.operation_id(id);
+            }
+            let report = engine.apply_with(&filter?, opts).await?;
+            // Settle after the callback has seen every event (its queue is FIFO), so
+            // that `await engine.apply(...)` follows the last `onEvent`.
+            while counts.1.load(Ordering::SeqCst) < counts.0.load(Ordering::SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            Ok(Json(report.into()))
+        })
+    }
+
+    /// `apply()` whose events come as an async iterator: `for await (const e of run)`;
+    /// `await run.report()` gives the `ApplyReport` (or the error) once it is done.
+    #[napi(
+        ts_args_type = "filter?: ChangeFilter | null, options?: { operationId?: string | null; signal?: AbortSignal | null } | null",
+        ts_return_type = "ApplyRun"
+    )]
+    pub fn apply_events(
+        &self,
+        env: Env,
+        filter: Option<Input<ChangeFilter>>,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<ApplyRun> {
+        let abort = Abort::from_options(&env, options.as_ref())?;
+        let id: Option<String> = match &options {
+            Some(o) => o.get_named_property("operationId")?,
+            None => None,
+        };
+        let filter = settle(&env, guard(|| self::filter(filter)))?;
+        let engine = self.engine.clone();
+        let report: Arc<Mutex<Option<tokio::sync::oneshot::Receiver<Outcome<ApplyOut>>>>> =
+            Arc::new(Mutex::new(None));
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        *report.lock().unwrap_or_else(|e| e.into_inner()) = Some(done_rx);
+        let run_abort = abort.clone();
+        let feed = Feed::start(Abort::none(), move |tx| async move {
+            let events = tx.clone();
+            let mut opts = ApplyOptions::default().on_event(move |e: &Event| {
+                // Never block a worker: a reader that fell 256 events behind misses some
+                // (their seq numbers show the gap); the report is always delivered.
+                let _ = events.try_send(Ok(e.clone()));
+            });
+            if let Some(id) = id {
+                opts = opts.operation_id(id);
+            }
+            let out = run_abort
+                .run(async { Ok(engine.apply_with(&filter, opts).await?.into()) })
+                .await;
+            let _ = done_tx.send(out);
+            drop(tx);
+        });
+        Ok(ApplyRun { feed, report })
+    }
+
+    /// Settle the changes left `applying` by a crashed, dropped or aborted apply (read
+    /// Shopify: written means applied, not written means written now, moved means stale).
+    #[napi(ts_return_type = "Promise<ApplyReport>")]
+    pub fn reconcile<'e>(
+        &self,
+        env: &'e Env,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ApplyOut>>>> {
+        let engine = self.engine.clone();
+        spawn(env, Abort::none(), async move {
+            Ok(Json(engine.reconcile().await?.into()))
+        })
+    }
+
+    /// The dashboard's status column for local products (in order): their
+    /// fingerprints under `options.mask` against the stored base and remote snapshots,
+    /// their open changes and last failure, through `computeStatus`.
+    #[napi(
+        ts_args_type = "products: LocalRecord[], options?: { mask?: Field[] | null } | null",
+        ts_return_type = "Promise<SyncStatus[]>"
+    )]
+    pub fn statuses<'e>(
+        &self,
+        env: &'e Env,
+        products: Input<Vec<RecordInput<ProductSnapshot>>>,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<Vec<SyncStatus>>>>> {
+        let mask = read_mask(env, options.as_ref())?;
+        let products = products
+            .get("products")
+            .and_then(|p| records(p, "products"));
+        let engine = self.engine.clone();
+        spawn(env, Abort::none(), async move {
+            Ok(Json(engine.statuses(&products?, mask?).await?))
+        })
+    }
+}
+
+/// Run a pull to its end or until `abort` fires.
+///
+/// The core's pull futures are not provably `Send` (rustc's higher-ranked lifetime
+/// inference on borrows held across awaits inside `SyncEngine::pull`), so they cannot be
+/// spawned on the multi-threaded runtime: the pull runs on a blocking thread of the
+/// same runtime (`Handle::block_on`), which still drives its I/O on the runtime.
+async fn pull_on_blocking_thread(
+    engine: CoreEngine,
+    mode: PullMode,
+    incremental: bool,
+    abort: Abort,
+) -> Outcome<PullReport> {
+    let handle = tokio::runtime::Handle::current();
+    let joined = tokio::task::spawn_blocking(move || {
+        handle.block_on(abort.run(async {
+            Ok(if incremental {
+                engine.pull_incremental().await?
+            } else {
+                engine.pull(mode).await?
+            })
+        }))
+    })
+    .await;
+    match joined {
+        Ok(out) => out,
+        Err(e) if e.is_panic() => Err(crate::errors::panic_failure(e.into_panic())),
+        Err(e) => Err(invalid("pull", e)),
+    }
+}
+
+/// `options.mask`: a list of field names; absent or `null` for every field.
+fn read_mask(env: &Env, options: Option<&Object<'_>>) -> napi::Result<Outcome<FieldMask>> {
+    let Some(options) = options else {
+        return Ok(Ok(FieldMask::ALL));
+    };
+    let mask: Unknown<'_> = options.get_named_property("mask")?;
+    Ok(match mask.get_type()? {
+        ValueType::Undefined | ValueType::Null => Ok(FieldMask::ALL),
+        _ => unsafe { crate::convert::read::<FieldMask>(env.raw(), mask.raw()) }
+            .map_err(|e| invalid("mask", e)),
+    })
+}
+
+/// A running apply whose events are read as an async iterator
+/// (`for await (const event of run)`); `report()` resolves with the `ApplyReport`.
+#[napi]
+pub struct ApplyRun {
+    feed: Feed<Event>,
+    report: Arc<Mutex<Option<tokio::sync::oneshot::Receiver<Outcome<ApplyOut>>>>>,
+}
+
+#[napi]
+impl ApplyRun {
+    /// The next event, or `null` once the apply is over.
+    #[napi(ts_return_type = "Promise<ExecutorEvent | null>")]
+    pub fn next<'e>(
+        &self,
+        env: &'e Env,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Option<Json<Event>>>>> {
+        self.feed.next(env)
+    }
+
+    /// Stop reading events (the apply goes on; `report()` still resolves).
+    #[napi]
+    pub fn close(&self) {}
+
+    /// The apply's report once it is done (rejects with its error). Once only.
+    #[napi(ts_return_type = "Promise<ApplyReport>")]
+    pub fn report<'e>(
+        &self,
+        env: &'e Env,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ApplyOut>>>> {
+        let rx = self.report.lock().unwrap_or_else(|e| e.into_inner()).take();
+        spawn(env, Abort::none(), async move {
+            match rx {
+                Some(rx) => match rx.await {
+                    Ok(out) => out.map(Json),
+                    Err(_) => Err(invalid("report", "the apply ended without a report")),
+                },
+                None => Err(invalid("report", "report() was already called")),
+            }
+        })
+    }
+}

@@ -1,0 +1,150 @@
+// SyncEngine against the simulator over real HTTP: pull, plan from local records,
+// review in the store, apply with progress (callback and async iterator), statuses,
+// abort.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  ChangeStore,
+  ShopifyClient,
+  Simulator,
+  SyncEngine,
+  productSnapshot,
+  computeStatus,
+} from 'shopify-sync'
+import { loadVectors, assertCode } from './helpers.mjs'
+
+const eventShapes = new Map(loadVectors('events.json').cases.map((c) => [c.event.type, Object.keys(c.event)]))
+
+async function setup(options = {}) {
+  const sim = await Simulator.start({ products: 12, collections: 2, seed: 3, ...options })
+  const client = new ShopifyClient({ endpoint: sim.endpoint, accessToken: sim.accessToken })
+  return { sim, client }
+}
+
+/** The merchant's records: Shopify's products as they are, keyed by a local id. */
+async function localRecords(client) {
+  const records = []
+  for await (const p of client.products()) {
+    records.push({ local_id: `sku-${records.length}`, shopify_id: p.id, snapshot: productSnapshot(p) })
+  }
+  return records
+}
+
+test('pull, plan, approve, apply with onEvent, statuses: a merchant edits two titles', async () => {
+  const { sim, client } = await setup()
+  const dir = mkdtempSync(join(tmpdir(), 'shopify-sync-node-'))
+  try {
+    const store = ChangeStore.open(join(dir, 'sync.db'))
+    const engine = new SyncEngine(client, store, { actor: 'node-test' })
+    const pulled = await engine.pull({ mode: 'paginated' })
+    assert.equal(pulled.products, 12)
+    assert.equal(pulled.mode, 'paginated')
+    assert.equal(pulled.incremental, false)
+    assert.equal(typeof pulled.elapsed_ms, 'number')
+
+    const local = await localRecords(client)
+    const mask = ['title', 'vendor', 'tags']
+    // Adopting the engine on a catalog in sync: the local records become the base.
+    assert.equal(await engine.baseline({ products: local }, { mask }), 12)
+    const unchanged = await engine.plan({ products: local }, { mask })
+    assert.equal(unchanged.changes.length, 0)
+    assert.ok((await engine.statuses(local, { mask })).every((s) => s.state === 'synced'))
+
+    local[0].snapshot.title = 'Edited locally 0'
+    local[1].snapshot.title = 'Edited locally 1'
+    const plan = await engine.plan({ products: local }, { mask })
+    assert.equal(plan.changes.length, 2)
+    assert.ok(plan.changes.every((c) => c.state === 'staged' && c.operation === 'update'))
+    assert.equal((await store.plan(plan.id)).id, plan.id)
+
+    const before = await engine.statuses(local.slice(0, 3), { mask })
+    assert.deepEqual(before.map((s) => s.state).slice(0, 2), ['pending', 'pending'])
+
+    const review = await store.approve({ plan_id: plan.id }, { actor: 'ana', comment: 'ok' })
+    assert.equal(review.changed.length, 2)
+
+    const events = []
+    const report = await engine.apply({ plan_id: plan.id }, { onEvent: (e) => events.push(e), operationId: 'op-node-1' })
+    assert.equal(report.applied, 2)
+    assert.equal(report.failed, 0)
+    assert.equal(report.operation_id, 'op-node-1')
+    // Every event reached the callback before the promise settled.
+    assert.equal(events[0].type, 'operation_started')
+    assert.equal(events.at(-1).type, 'finished')
+    for (let i = 1; i < events.length; i++) assert.ok(events[i].seq > events[i - 1].seq)
+    for (const e of events) {
+      assert.equal(e.operation_id, 'op-node-1')
+      assert.deepEqual(Object.keys(e), eventShapes.get(e.type), `event ${e.type} has the vector's keys`)
+    }
+
+    // Shopify has the titles; the status column says synced.
+    assert.equal((await client.product(local[0].shopify_id)).title, 'Edited locally 0')
+    const after = await engine.statuses(local, { mask })
+    assert.equal(after.length, 12)
+    assert.equal(after[0].state, 'synced')
+    assert.equal(after[1].state, 'synced')
+    const changes = await store.changes({ plan_id: plan.id })
+    assert.deepEqual(changes.map((c) => c.state), ['applied', 'applied'])
+    const audit = await store.exportAuditJsonl({ plan_id: plan.id })
+    assert.ok(audit.split('\n').filter(Boolean).length >= 6)
+    assert.match(audit, /"ana"/)
+  } finally {
+    await sim.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('applyEvents: the same events as an async iterator, then the report', async () => {
+  const { sim, client } = await setup()
+  try {
+    const store = ChangeStore.memory()
+    const engine = new SyncEngine(client, store)
+    await engine.pull()
+    const local = await localRecords(client)
+    assert.equal(await engine.baseline({ products: local }, { mask: ['tags'] }), 12)
+    local[2].snapshot.tags = ['node', 'async']
+    const plan = await engine.plan({ products: local }, { mask: ['tags'] })
+    assert.equal(plan.changes.length, 1)
+    await store.approve(null, { actor: 'bo' })
+    const run = engine.applyEvents({ plan_id: plan.id })
+    const types = []
+    for await (const e of run) types.push(e.type)
+    assert.equal(types[0], 'operation_started')
+    assert.equal(types.at(-1), 'finished')
+    assert.ok(types.includes('job_succeeded'))
+    const report = await run.report()
+    assert.equal(report.applied, 1)
+    await assertCode(() => run.report(), 'SHOPIFY_INVALID_INPUT', /already/)
+    const statuses = await engine.statuses(local, { mask: ['tags'] })
+    assert.equal(statuses[2].state, 'synced')
+    // The engine's answers are computeStatus's answers.
+    assert.deepEqual(computeStatus({ shopify_id: local[2].shopify_id, local_fingerprint: null }).state, 'assumed_synced')
+  } finally {
+    await sim.stop()
+  }
+})
+
+test('engine: bad input is SHOPIFY_INVALID_INPUT; an aborted pull is SHOPIFY_CANCELLED', async () => {
+  const { sim, client } = await setup({ products: 400, bucketSize: 60, restoreRate: 5 })
+  try {
+    const store = ChangeStore.memory()
+    await assertCode(() => new SyncEngine(client, store, { nope: true }), 'SHOPIFY_INVALID_INPUT', /nope/)
+    const engine = new SyncEngine(client, store)
+    await assertCode(() => engine.pull({ mode: 'fast' }), 'SHOPIFY_INVALID_INPUT', /paginated/)
+    await assertCode(() => engine.plan({ products: [{ snapshot: {} }] }), 'SHOPIFY_INVALID_INPUT', /local_id or a shopify_id/)
+    await assertCode(() => engine.plan({ products: [], productScope: 'some' }), 'SHOPIFY_INVALID_INPUT', /productScope/)
+    await assertCode(() => engine.statuses([{ local_id: '1', snapshot: { nope: 1 } }]), 'SHOPIFY_INVALID_INPUT')
+    await assertCode(() => store.approve({ plan_id: 'x', bogus: 1 }, { actor: 'a' }), 'SHOPIFY_INVALID_INPUT')
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 300)
+    const started = Date.now()
+    await assertCode(() => engine.pull({ mode: 'paginated', signal: controller.signal }), 'SHOPIFY_CANCELLED')
+    assert.ok(Date.now() - started < 5000)
+    await assertCode(() => engine.pull({ signal: AbortSignal.abort() }), 'SHOPIFY_CANCELLED')
+  } finally {
+    await sim.stop()
+  }
+})
