@@ -292,58 +292,69 @@ impl SyncEngine {
             _ => (Vec::new(), bulk.into_iter().chain(entities).collect()),
         };
 
-        // Entities, in guard batches of one kind, highest priority first.
-        let mut phase_one = Vec::new();
-        if !bulk.is_empty() {
-            let run = run.clone();
-            let bulk = Arc::new(bulk);
-            let job = job_fn(WRITE_COST, move |ctx| {
-                let (run, bulk) = (run.clone(), bulk.clone());
-                async move {
-                    ctx.set_effect(Effect::Unknown);
-                    run.bulk_updates(&bulk).await
-                }
-            })
-            .with_retry(RetryPolicy::none());
-            phase_one.push(executor.submit(job).await?.id());
-        }
-        for batch in batches(entities, self.config.guard_batch.clamp(1, 250)) {
-            let priority = batch.iter().map(Unit::priority).max().unwrap_or(0);
-            let cost = batch.len() as u32 + WRITE_COST;
-            let run = run.clone();
-            let batch = Arc::new(batch);
-            let job = job_fn(cost, move |ctx| {
-                let (run, batch) = (run.clone(), batch.clone());
-                async move {
-                    ctx.set_effect(Effect::Unknown);
-                    run.entities(&batch).await
-                }
-            })
-            .with_priority(Priority(priority))
-            .with_retry(retry_reads());
-            phase_one.push(executor.submit(job).await?.id());
-        }
-        wait_for(&executor, &phase_one).await;
-
-        // Membership, per collection and operation, 250 products per job.
-        for unit in members.into_iter().filter(|_| !cancel.is_cancelled()) {
-            for chunk in chunk_unit(unit, crate::client::collections::MEMBERSHIP_CHUNK) {
-                let priority = chunk.priority();
+        // Submitting stops at the first error; the executor still finishes what runs, so
+        // that every write taken is recorded before this returns.
+        let submitted: Result<()> = async {
+            // Entities, in guard batches of one kind, highest priority first.
+            let mut phase_one = Vec::new();
+            if !bulk.is_empty() {
                 let run = run.clone();
-                let chunk = Arc::new(chunk);
+                let bulk = Arc::new(bulk);
                 let job = job_fn(WRITE_COST, move |ctx| {
-                    let (run, chunk) = (run.clone(), chunk.clone());
+                    let (run, bulk) = (run.clone(), bulk.clone());
                     async move {
                         ctx.set_effect(Effect::Unknown);
-                        run.membership(&chunk).await
+                        run.bulk_updates(&bulk).await
+                    }
+                })
+                .with_retry(RetryPolicy::none());
+                phase_one.extend(submit(&executor, job, &cancel).await?);
+            }
+            for batch in batches(entities, self.config.guard_batch.clamp(1, 250)) {
+                let priority = batch.iter().map(Unit::priority).max().unwrap_or(0);
+                let cost = batch.len() as u32 + WRITE_COST;
+                let run = run.clone();
+                let batch = Arc::new(batch);
+                let job = job_fn(cost, move |ctx| {
+                    let (run, batch) = (run.clone(), batch.clone());
+                    async move {
+                        ctx.set_effect(Effect::Unknown);
+                        run.entities(&batch).await
                     }
                 })
                 .with_priority(Priority(priority))
-                .with_retry(RetryPolicy::none());
-                executor.submit(job).await?;
+                .with_retry(retry_reads());
+                phase_one.extend(submit(&executor, job, &cancel).await?);
             }
+            wait_for(&executor, &phase_one).await;
+
+            // Membership, per collection and operation, 250 products per job.
+            for unit in members.into_iter().filter(|_| !cancel.is_cancelled()) {
+                for chunk in chunk_unit(unit, crate::client::collections::MEMBERSHIP_CHUNK) {
+                    let priority = chunk.priority();
+                    let run = run.clone();
+                    let chunk = Arc::new(chunk);
+                    let job = job_fn(WRITE_COST, move |ctx| {
+                        let (run, chunk) = (run.clone(), chunk.clone());
+                        async move {
+                            ctx.set_effect(Effect::Unknown);
+                            run.membership(&chunk).await
+                        }
+                    })
+                    .with_priority(Priority(priority))
+                    .with_retry(RetryPolicy::none());
+                    submit(&executor, job, &cancel).await?;
+                }
+            }
+            Ok(())
         }
-        executor.finish().await?;
+        .await;
+        if submitted.is_err() {
+            executor.cancel();
+        }
+        let finished = executor.finish().await;
+        submitted?;
+        finished?;
 
         // What a job left applying (a store error between write and record) is
         // settled now, by the guard, like after a crash.
@@ -581,6 +592,20 @@ fn chunk_unit(unit: Unit, n: usize) -> Vec<Unit> {
             changes: c.to_vec(),
         })
         .collect()
+}
+
+/// Submit a job; `None` when the apply is being cancelled (the executor refuses new
+/// jobs then).
+async fn submit<J: crate::executor::Job>(
+    executor: &Executor,
+    job: J,
+    cancel: &CancelApply,
+) -> Result<Option<crate::executor::JobId>> {
+    match executor.submit(job).await {
+        Ok(s) => Ok(Some(s.id())),
+        Err(_) if cancel.is_cancelled() => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Wait until every job in `ids` ended (succeeded, failed or cancelled).
