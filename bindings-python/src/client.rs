@@ -67,6 +67,24 @@ pub fn block_on<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) ->
     })
 }
 
+/// [`block_on`] for a core call: its error becomes the exception of its kind.
+pub fn run<T: Send>(
+    py: Python<'_>,
+    fut: impl Future<Output = CoreResult<T>> + Send,
+) -> PyResult<T> {
+    block_on(py, fut)?.map_err(raise)
+}
+
+/// A core call awaited on the runtime (inside `future_into_py`): a panic becomes
+/// `ShopifySyncError`, an error the exception of its kind.
+pub async fn settle<T>(fut: impl Future<Output = CoreResult<T>>) -> PyResult<T> {
+    AssertUnwindSafe(fut)
+        .catch_unwind()
+        .await
+        .map_err(panic_error)?
+        .map_err(raise)
+}
+
 /// A successful response as a dict: `data`, `errors` (field errors of a partial
 /// response), `request_id`, `cost` (`extensions.cost` when sent).
 fn response(py: Python<'_>, r: GraphqlResponse) -> PyResult<Py<PyAny>> {
@@ -201,8 +219,7 @@ impl PyShopifyClient {
         guard(|| {
             let vars = self::variables(variables)?;
             let client = self.core().map_err(raise)?;
-            let r = block_on(py, async move { client.graphql(&document, vars).await })?
-                .map_err(raise)?;
+            let r = run(py, client.graphql(&document, vars))?;
             response(py, r)
         })
     }
@@ -221,12 +238,7 @@ impl PyShopifyClient {
             let vars = self::variables(variables)?;
             let client = self.core().map_err(raise)?;
             pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
-                let work = async move { client.graphql(&document, vars).await };
-                let r = AssertUnwindSafe(work)
-                    .catch_unwind()
-                    .await
-                    .map_err(panic_error)?
-                    .map_err(raise)?;
+                let r = settle(client.graphql(&document, vars)).await?;
                 Python::attach(|py| response(py, r))
             })
         })
@@ -278,10 +290,7 @@ impl PyShopifyClient {
     fn products_count(&self, py: Python<'_>, query: Option<String>) -> PyResult<u64> {
         guard(|| {
             let client = self.core().map_err(raise)?;
-            settle(block_on(
-                py,
-                unsend(move || async move { client.products_count(query.as_deref()).await }),
-            )?)
+            run(py, client.products_count(query.as_deref()))
         })
     }
 
@@ -290,15 +299,9 @@ impl PyShopifyClient {
         guard(|| {
             let id = parse_gid::<Product>("id", id)?;
             let client = self.core().map_err(raise)?;
-            let p = settle(block_on(
-                py,
-                unsend(move || async move {
-                    match client.product(id).await? {
-                        Some(p) => Ok(Some(json(&p)?)),
-                        None => Ok(None),
-                    }
-                }),
-            )?)?;
+            let p = run(py, async {
+                client.product(id).await?.map(|p| json(&p)).transpose()
+            })?;
             optional(py, "Product", p)
         })
     }
@@ -312,15 +315,8 @@ impl PyShopifyClient {
         let id = parse_gid::<Product>("id", id)?;
         let client = self.core().map_err(raise)?;
         future_into_py::<ForkSafeTokio, _, _>(py, async move {
-            let p = settle(
-                unsend(move || async move {
-                    match client.product(id).await? {
-                        Some(p) => Ok(Some(json(&p)?)),
-                        None => Ok(None),
-                    }
-                })
-                .await,
-            )?;
+            let p =
+                settle(async { client.product(id).await?.map(|p| json(&p)).transpose() }).await?;
             Python::attach(|py| optional(py, "Product", p))
         })
     }
@@ -329,15 +325,13 @@ impl PyShopifyClient {
     fn product_by_handle(&self, py: Python<'_>, handle: String) -> PyResult<Py<PyAny>> {
         guard(|| {
             let client = self.core().map_err(raise)?;
-            let p = settle(block_on(
-                py,
-                unsend(move || async move {
-                    match client.product_by_handle(&handle).await? {
-                        Some(p) => Ok(Some(json(&p)?)),
-                        None => Ok(None),
-                    }
-                }),
-            )?)?;
+            let p = run(py, async {
+                client
+                    .product_by_handle(&handle)
+                    .await?
+                    .map(|p| json(&p))
+                    .transpose()
+            })?;
             optional(py, "Product", p)
         })
     }
@@ -363,15 +357,9 @@ impl PyShopifyClient {
         guard(|| {
             let id = parse_gid::<Collection>("id", id)?;
             let client = self.core().map_err(raise)?;
-            let c = settle(block_on(
-                py,
-                unsend(move || async move {
-                    match client.collection(id).await? {
-                        Some(c) => Ok(Some(json(&c)?)),
-                        None => Ok(None),
-                    }
-                }),
-            )?)?;
+            let c = run(py, async {
+                client.collection(id).await?.map(|c| json(&c)).transpose()
+            })?;
             optional(py, "Collection", c)
         })
     }
@@ -400,10 +388,7 @@ impl PyShopifyClient {
             let id = parse_gid::<Collection>("id", id)?;
             let products = gids::<Product>("product_ids", product_ids)?;
             let client = self.core().map_err(raise)?;
-            settle(block_on(
-                py,
-                unsend(move || async move { client.collection_add_products(id, &products).await }),
-            )?)
+            run(py, client.collection_add_products(id, &products))
         })
     }
 
@@ -419,12 +404,124 @@ impl PyShopifyClient {
             let id = parse_gid::<Collection>("id", id)?;
             let products = gids::<Product>("product_ids", product_ids)?;
             let client = self.core().map_err(raise)?;
-            settle(block_on(
-                py,
-                unsend(
-                    move || async move { client.collection_remove_products(id, &products).await },
-                ),
-            )?)
+            run(py, client.collection_remove_products(id, &products))
+        })
+    }
+
+    /// Run a bulk query to the end (start it, waiting for a free slot; wait; judge the
+    /// outcome). Returns `{"operation": <the BulkOperation, Shopify's camelCase JSON>,
+    /// "partial": bool}` (partial: the operation failed, but what it wrote can be
+    /// read); read the records with `bulk_download(result)`. `group_objects` asks
+    /// Shopify to keep children after their parent; `poll_interval` (seconds, default
+    /// 0.5 rising to 5) and `timeout` (seconds; `None`: no limit, else the operation is
+    /// cancelled and a `ShopifyTimeoutError` raised). Releases the GIL; Ctrl-C cancels
+    /// the wait.
+    #[pyo3(signature = (query, *, group_objects=false, poll_interval=None, timeout=None))]
+    fn bulk_query(
+        &self,
+        py: Python<'_>,
+        query: String,
+        group_objects: bool,
+        poll_interval: Option<f64>,
+        timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let options = bulk_options(group_objects, poll_interval, timeout)?;
+            let client = self.core().map_err(raise)?;
+            let r = run(py, client.bulk_query(&query, &options))?;
+            bulk_query_result(py, &r)
+        })
+    }
+
+    /// `bulk_query()` as an awaitable.
+    #[pyo3(signature = (query, *, group_objects=false, poll_interval=None, timeout=None))]
+    fn bulk_query_async<'py>(
+        &self,
+        py: Python<'py>,
+        query: String,
+        group_objects: bool,
+        poll_interval: Option<f64>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = bulk_options(group_objects, poll_interval, timeout)?;
+        let client = self.core().map_err(raise)?;
+        future_into_py::<ForkSafeTokio, _, _>(py, async move {
+            let r = settle(client.bulk_query(&query, &options)).await?;
+            Python::attach(|py| bulk_query_result(py, &r))
+        })
+    }
+
+    /// The records of a finished bulk query, streamed: an iterator and an async
+    /// iterator of dicts, one per JSONL line (a child object carries `__parentId`).
+    /// `result`: what `bulk_query()` returned, or a result URL. A broken download
+    /// resumes where it stopped (up to `resumes` times).
+    #[pyo3(signature = (result, *, resumes=5))]
+    fn bulk_download(&self, result: &Bound<'_, PyAny>, resumes: u32) -> PyResult<PyItemIterator> {
+        guard(|| {
+            let client = self.core().map_err(raise)?;
+            let records = if let Ok(url) = result.extract::<String>() {
+                client.bulk_download_url(&url, resumes)
+            } else {
+                let operation = result.get_item("operation").map_err(|_| {
+                    invalid(
+                        "bulk result",
+                        "expected what bulk_query() returned, or a URL",
+                    )
+                })?;
+                let operation: BulkOperation = from_json("bulk result", &operation)?;
+                let result = BulkQueryResult::from_operation(operation).map_err(raise)?;
+                match result.data_url() {
+                    Some(url) => client.bulk_download_url(url, resumes),
+                    None => client.bulk_download(&result),
+                }
+            }
+            .map_err(raise)?;
+            Ok(PyItemIterator::start(None, move |tx| async move {
+                pump(records.map(|r| r.and_then(|record| record.value())), tx).await
+            }))
+        })
+    }
+
+    /// Run `mutation` once per item of `variables` (each a dict of the mutation's
+    /// variables) as one bulk mutation: validate the document, upload the variables,
+    /// run, wait. Returns `{"operation", "partial", "lines": [{"line_number" (the
+    /// input's index), "ok", "data", "errors", "user_errors"}], "missing": [indexes of
+    /// inputs with no result line]}`. Options as `bulk_query()`. Releases the GIL;
+    /// Ctrl-C stops the wait (not the operation, which may have started).
+    #[pyo3(signature = (mutation, variables, *, poll_interval=None, timeout=None))]
+    fn bulk_mutation(
+        &self,
+        py: Python<'_>,
+        mutation: String,
+        variables: &Bound<'_, PyAny>,
+        poll_interval: Option<f64>,
+        timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let options = bulk_options(false, poll_interval, timeout)?;
+            let variables: Vec<Value> = from_json("variables", variables)?;
+            let client = self.core().map_err(raise)?;
+            let r = run(py, client.bulk_mutation(&mutation, variables, &options))?;
+            bulk_mutation_result(py, &r)
+        })
+    }
+
+    /// `bulk_mutation()` as an awaitable.
+    #[pyo3(signature = (mutation, variables, *, poll_interval=None, timeout=None))]
+    fn bulk_mutation_async<'py>(
+        &self,
+        py: Python<'py>,
+        mutation: String,
+        variables: &Bound<'py, PyAny>,
+        poll_interval: Option<f64>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = bulk_options(false, poll_interval, timeout)?;
+        let variables: Vec<Value> = from_json("variables", variables)?;
+        let client = self.core().map_err(raise)?;
+        future_into_py::<ForkSafeTokio, _, _>(py, async move {
+            let r = settle(client.bulk_mutation(&mutation, variables, &options)).await?;
+            Python::attach(|py| bulk_mutation_result(py, &r))
         })
     }
 
@@ -445,7 +542,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 // ----- typed operations ------------------------------------------------------------------
 
 use crate::convert::{json_from_py, typed};
-use crate::runtime::unsend;
 use futures::StreamExt;
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3_async_runtimes::generic::future_into_py;
@@ -502,17 +598,6 @@ fn json<T: serde::Serialize>(v: &T) -> CoreResult<Value> {
         .map_err(|e| Error::new(shopify_sync::error::ErrorKind::Decode, e.to_string()))
 }
 
-fn settle<T>(out: Option<std::thread::Result<CoreResult<T>>>) -> PyResult<T> {
-    match out {
-        None => Err(raise(Error::new(
-            shopify_sync::error::ErrorKind::Cancelled,
-            "the operation was cancelled",
-        ))),
-        Some(Err(p)) => Err(panic_error(p)),
-        Some(Ok(r)) => r.map_err(raise),
-    }
-}
-
 type Items = tokio::sync::Mutex<tokio::sync::mpsc::Receiver<CoreResult<Value>>>;
 
 /// Items streamed from Shopify page by page: an iterator and an async iterator. Pages
@@ -535,10 +620,10 @@ impl PyItemIterator {
     fn start<F, Fut>(class: Option<&'static str>, make: F) -> PyItemIterator
     where
         F: FnOnce(Sender) -> Fut + Send + 'static,
-        Fut: Future<Output = ()>,
+        Fut: Future<Output = ()> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::mpsc::channel(256);
-        let task = runtime().spawn(unsend(move || make(tx)));
+        let task = runtime().spawn(make(tx));
         PyItemIterator {
             items: Arc::new(tokio::sync::Mutex::new(rx)),
             class,
@@ -617,4 +702,56 @@ fn sort(name: Option<&str>) -> PyResult<ProductSort> {
             ))
         }
     })
+}
+
+// ----- bulk operations -------------------------------------------------------------------
+
+use crate::convert::from_json;
+use crate::errors::invalid;
+use shopify_sync::client::bulk::{BulkMutationResult, BulkOperation, BulkOptions, BulkQueryResult};
+
+fn seconds(what: &str, v: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(v).map_err(|e| invalid(what, e))
+}
+
+fn bulk_options(
+    group_objects: bool,
+    poll_interval: Option<f64>,
+    timeout: Option<f64>,
+) -> PyResult<BulkOptions> {
+    let mut options = BulkOptions::default().group_objects(group_objects);
+    if let Some(p) = poll_interval {
+        let p = seconds("poll_interval", p)?;
+        options = options.poll_interval(p, p);
+    }
+    if let Some(t) = timeout {
+        options = options.timeout(seconds("timeout", t)?);
+    }
+    Ok(options)
+}
+
+fn bulk_query_result(py: Python<'_>, r: &BulkQueryResult) -> PyResult<Py<PyAny>> {
+    let d = PyDict::new(py);
+    d.set_item("operation", to_py(py, r.operation())?)?;
+    d.set_item("partial", r.is_partial())?;
+    Ok(d.into_any().unbind())
+}
+
+fn bulk_mutation_result(py: Python<'_>, r: &BulkMutationResult) -> PyResult<Py<PyAny>> {
+    let d = PyDict::new(py);
+    d.set_item("operation", to_py(py, r.operation())?)?;
+    d.set_item("partial", r.is_partial())?;
+    let lines = pyo3::types::PyList::empty(py);
+    for line in r.lines() {
+        let l = PyDict::new(py);
+        l.set_item("line_number", line.line_number())?;
+        l.set_item("ok", line.is_ok())?;
+        l.set_item("data", to_py(py, line.data())?)?;
+        l.set_item("errors", to_py(py, line.errors())?)?;
+        l.set_item("user_errors", to_py(py, line.user_errors())?)?;
+        lines.append(l)?;
+    }
+    d.set_item("lines", lines)?;
+    d.set_item("missing", r.missing().to_vec())?;
+    Ok(d.into_any().unbind())
 }

@@ -7,17 +7,18 @@
 //! wants it: in the calling thread (`apply(on_event=...)`), from an iterator consumed
 //! in any thread or green thread (`start_apply()`), or on the event loop
 //! (`apply_async(on_event=...)`, `async for`). A callback never runs on a Rust thread.
-use crate::client::{block_on, PyShopifyClient};
+use crate::client::{block_on, run, settle, PyShopifyClient};
 use crate::convert::{datetime, from_json, json_from_py, timedelta, to_py, typed};
 use crate::errors::{guard, invalid, panic_error, raise, to_py_err};
 use crate::plan::{mask, PyPlan};
-use crate::runtime::{runtime, unsend, unsend_with, Canceller, ForkSafeTokio};
+use crate::runtime::{runtime, ForkSafeTokio};
 use crate::store::{filter, PyChangeStore};
+use futures::FutureExt;
 use pyo3::exceptions::{PyStopAsyncIteration, PyTimeoutError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use serde_json::Value;
-use shopify_sync::error::{Error, ErrorKind, Result as CoreResult};
+use shopify_sync::error::{Error, ErrorKind};
 use shopify_sync::executor::Event;
 use shopify_sync::model::{Collection, Gid, GidKind, Product};
 use shopify_sync::staging::{
@@ -25,9 +26,10 @@ use shopify_sync::staging::{
 };
 use shopify_sync::status::compute_statuses;
 use shopify_sync::sync::{
-    ApplyOptions, ApplyReport, LocalCatalog, PullMode, PullReport, RefreshReport, SyncConfig,
-    SyncEngine, WebhookQueue, WriteMode,
+    ApplyOptions, ApplyReport, CancelApply, LocalCatalog, PullMode, PullReport, RefreshReport,
+    SyncConfig, SyncEngine, WebhookQueue, WriteMode,
 };
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -247,17 +249,18 @@ enum Failure {
 /// The shared state of one apply running on the binding's runtime.
 struct Running {
     operation_id: String,
+    /// The events; the channel closes when the core drops the callback (its executor's
+    /// callback thread is through), after the last event.
     events: Option<tokio::sync::Mutex<mpsc::UnboundedReceiver<Event>>>,
     done: watch::Receiver<bool>,
-    executor_done: watch::Receiver<bool>,
     result: Mutex<Option<Result<ApplyReport, Arc<Failure>>>>,
-    canceller: Canceller,
+    cancel: CancelApply,
     ended: AtomicBool,
 }
 
 /// Cancels the apply when dropped, unless disarmed: a cancelled asyncio task stops the
 /// work in Rust.
-struct CancelOnDrop(Option<Canceller>);
+struct CancelOnDrop(Option<CancelApply>);
 
 impl CancelOnDrop {
     fn disarm(mut self) {
@@ -281,6 +284,9 @@ fn new_operation_id() -> String {
 }
 
 impl Running {
+    /// Start `engine.apply_with` on the runtime, cancellable through the core's
+    /// [`CancelApply`]: a cancelled apply drops its queued writes and returns once the
+    /// running ones are recorded.
     fn start(
         engine: SyncEngine,
         filter: ChangeFilter,
@@ -288,54 +294,47 @@ impl Running {
         subscribe: bool,
     ) -> Arc<Running> {
         let operation_id = operation_id.unwrap_or_else(new_operation_id);
-        // The callback lives as long as the executor's callback thread, which ends once
-        // the executor has finished: after a cancel, once its running jobs are through.
-        // Its drop says so (`executor_done`), and closes the event channel.
-        let (exec_tx, exec_rx) = watch::channel(false);
-        let finished = SendOnDrop(exec_tx);
-        let (tx, events) = if subscribe {
-            let (tx, rx) = mpsc::unbounded_channel();
-            (Some(tx), Some(tokio::sync::Mutex::new(rx)))
-        } else {
-            (None, None)
-        };
-        let options = ApplyOptions::default()
+        let cancel = CancelApply::new();
+        let mut options = ApplyOptions::default()
             .operation_id(operation_id.clone())
-            .on_event(move |e: &Event| {
-                let _ = &finished;
-                if let Some(tx) = &tx {
-                    let _ = tx.send(e.clone());
-                }
+            .cancel(cancel.clone());
+        let events = if subscribe {
+            let (tx, rx) = mpsc::unbounded_channel();
+            options = options.on_event(move |e: &Event| {
+                let _ = tx.send(e.clone());
             });
+            Some(tokio::sync::Mutex::new(rx))
+        } else {
+            None
+        };
         let (done_tx, done_rx) = watch::channel(false);
-        let rt = runtime();
-        let (work, canceller) =
-            unsend_with(move || async move { engine.apply_with(&filter, options).await });
-        let work = rt.spawn(work);
         let running = Arc::new(Running {
             operation_id,
             events,
             done: done_rx,
-            executor_done: exec_rx,
             result: Mutex::new(None),
-            canceller,
+            cancel,
             ended: AtomicBool::new(false),
         });
         let state = running.clone();
-        rt.spawn(async move {
-            let cancelled = || {
-                Arc::new(Failure::Core(Error::new(
+        runtime().spawn(async move {
+            let out = AssertUnwindSafe(engine.apply_with(&filter, options))
+                .catch_unwind()
+                .await;
+            // A cancel that came in before the apply returned makes it a cancelled one,
+            // whether the core stopped early (an error) or with the report of the writes
+            // that had started.
+            let cancelled = state.cancel.is_cancelled();
+            let outcome = match out {
+                Ok(Ok(report)) if !cancelled => Ok(report),
+                Ok(Err(e)) if !(cancelled && e.kind() == ErrorKind::Cancelled) => {
+                    Err(Arc::new(Failure::Core(e)))
+                }
+                Ok(_) => Err(Arc::new(Failure::Core(Error::new(
                     ErrorKind::Cancelled,
-                    "the apply was cancelled; changes it left applying are reconciled by the next apply",
-                )))
-            };
-            let outcome = match work.await {
-                Ok(Some(Ok(Ok(report)))) => Ok(report),
-                Ok(Some(Ok(Err(e)))) => Err(Arc::new(Failure::Core(e))),
-                Ok(Some(Err(panic))) => Err(Arc::new(Failure::Panic(panic_message(panic)))),
-                Ok(None) => Err(cancelled()),
-                Err(e) if e.is_cancelled() => Err(cancelled()),
-                Err(e) => Err(Arc::new(Failure::Panic(e.to_string()))),
+                    "the apply was cancelled: the writes it had started are recorded, the changes it had not started stay approved",
+                )))),
+                Err(panic) => Err(Arc::new(Failure::Panic(panic_message(panic)))),
             };
             *state.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
             let _ = done_tx.send(true);
@@ -344,25 +343,23 @@ impl Running {
     }
 
     fn is_done(&self) -> bool {
-        *self.done.borrow() && *self.executor_done.borrow()
+        *self.done.borrow()
     }
 
-    /// Until the apply has returned and its executor has finished (a cancelled apply's
-    /// running jobs complete gracefully: waiting for them keeps a next apply from
-    /// racing them), the latter for at most `EXECUTOR_GRACE`.
+    /// Until the apply has returned (after a cancel: once its running writes are
+    /// recorded, so a next apply never races them).
     async fn wait(&self) {
-        wait_done(self.done.clone()).await;
-        let _ = tokio::time::timeout(EXECUTOR_GRACE, wait_done(self.executor_done.clone())).await;
+        let mut done = self.done.clone();
+        let _ = done.wait_for(|d| *d).await;
     }
 
-    /// The next event; `None` once the apply ended and every event was handed over.
+    /// The next event; `None` once every event was handed over.
     async fn next_event(&self) -> Option<Event> {
         let events = self.events.as_ref()?;
         if self.ended.load(Ordering::SeqCst) {
             return None;
         }
         let mut rx = events.lock().await;
-        // The channel closes when the executor's callback thread is through.
         let next = rx.recv().await;
         if next.is_none() {
             self.ended.store(true, Ordering::SeqCst);
@@ -394,21 +391,6 @@ impl Running {
             }),
         }
     }
-}
-
-/// How long `wait()` waits for a cancelled apply's executor to finish its running jobs.
-const EXECUTOR_GRACE: Duration = Duration::from_secs(120);
-
-struct SendOnDrop(watch::Sender<bool>);
-
-impl Drop for SendOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.send(true);
-    }
-}
-
-async fn wait_done(mut done: watch::Receiver<bool>) {
-    let _ = done.wait_for(|d| *d).await.map(|_| ());
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -541,11 +523,12 @@ impl PyApplyOperation {
         })
     }
 
-    /// Stop the apply: the work in Rust is dropped (a write in flight may or may not
-    /// land; changes left `applying` are reconciled by the next apply). `wait()` then
-    /// raises `ShopifyCancelledError`. Idempotent.
+    /// Stop the apply (the core's `CancelApply`): queued writes are dropped, the
+    /// running ones finish and are recorded, the changes not started stay `approved`.
+    /// `wait()` returns once that is done and raises `ShopifyCancelledError` (unless
+    /// the apply had already ended). Idempotent; returns at once.
     fn cancel(&self) {
-        self.running.canceller.cancel();
+        self.running.cancel.cancel();
     }
 
     fn __repr__(&self) -> String {
@@ -572,18 +555,6 @@ impl PySyncEngine {
         let client = self.client.bind(py).get().core().map_err(raise)?;
         let store = self.store.bind(py).get().store.clone();
         Ok(SyncEngine::new(client, store).with_config(self.config.clone()))
-    }
-}
-
-/// The outcome of an [`unsend`] run as a Python result.
-fn settle<T>(out: Option<std::thread::Result<CoreResult<T>>>) -> PyResult<T> {
-    match out {
-        None => Err(raise(Error::new(
-            ErrorKind::Cancelled,
-            "the operation was cancelled",
-        ))),
-        Some(Err(panic)) => Err(panic_error(panic)),
-        Some(Ok(r)) => r.map_err(raise),
     }
 }
 
@@ -682,10 +653,7 @@ impl PySyncEngine {
         guard(|| {
             let mode = self::pull_mode(mode)?.unwrap_or(self.config.pull_mode);
             let engine = self.engine(py)?;
-            let r = settle(block_on(
-                py,
-                unsend(move || async move { engine.pull(mode).await }),
-            )?)?;
+            let r = run(py, engine.pull(mode))?;
             pull_report(py, &r)
         })
     }
@@ -696,7 +664,7 @@ impl PySyncEngine {
         let mode = self::pull_mode(mode)?.unwrap_or(self.config.pull_mode);
         let engine = self.engine(py)?;
         pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
-            let r = settle(unsend(move || async move { engine.pull(mode).await }).await)?;
+            let r = settle(engine.pull(mode)).await?;
             Python::attach(|py| pull_report(py, &r))
         })
     }
@@ -707,10 +675,7 @@ impl PySyncEngine {
     fn pull_incremental(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         guard(|| {
             let engine = self.engine(py)?;
-            let r = settle(block_on(
-                py,
-                unsend(move || async move { engine.pull_incremental().await }),
-            )?)?;
+            let r = run(py, engine.pull_incremental())?;
             pull_report(py, &r)
         })
     }
@@ -719,7 +684,7 @@ impl PySyncEngine {
     fn pull_incremental_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.engine(py)?;
         pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
-            let r = settle(unsend(move || async move { engine.pull_incremental().await }).await)?;
+            let r = settle(engine.pull_incremental()).await?;
             Python::attach(|py| pull_report(py, &r))
         })
     }
@@ -741,10 +706,7 @@ impl PySyncEngine {
             let local = catalog(Some(products), collections, None, None)?;
             let mask = self::mask(mask)?;
             let engine = self.engine(py)?;
-            settle(block_on(
-                py,
-                unsend(move || async move { engine.baseline(&local, mask).await }),
-            )?)
+            run(py, engine.baseline(&local, mask))
         })
     }
 
@@ -770,10 +732,7 @@ impl PySyncEngine {
             let local = catalog(Some(products), collections, scope, collection_scope)?;
             let mask = self::mask(mask)?;
             let engine = self.engine(py)?;
-            let plan = settle(block_on(
-                py,
-                unsend(move || async move { engine.plan(&local, mask).await }),
-            )?)?;
+            let plan = run(py, engine.plan(&local, mask))?;
             Ok(PyPlan::new(plan))
         })
     }
@@ -791,10 +750,7 @@ impl PySyncEngine {
             let local = records::<ProductSnapshot>("product", Some(products))?;
             let mask = self::mask(mask)?;
             let engine = self.engine(py)?;
-            let inputs = settle(block_on(
-                py,
-                unsend(move || async move { engine.status_inputs(&local, mask).await }),
-            )?)?;
+            let inputs = run(py, engine.status_inputs(&local, mask))?;
             to_py(py, &inputs)
         })
     }
@@ -812,10 +768,7 @@ impl PySyncEngine {
             let local = records::<ProductSnapshot>("product", Some(products))?;
             let mask = self::mask(mask)?;
             let engine = self.engine(py)?;
-            let inputs = settle(block_on(
-                py,
-                unsend(move || async move { engine.status_inputs(&local, mask).await }),
-            )?)?;
+            let inputs = run(py, engine.status_inputs(&local, mask))?;
             to_py(py, &compute_statuses(&inputs))
         })
     }
@@ -824,8 +777,9 @@ impl PySyncEngine {
     /// `Plan`, or `None`: every approved change), and wait. `on_event` is called with
     /// each progress event (a dict, the JSON shape of `tests/vectors/events.json`) in
     /// the calling thread; an exception it raises stops the apply and propagates.
-    /// Releases the GIL while it waits; Ctrl-C cancels the apply. Returns an
-    /// `ApplyReport`.
+    /// Releases the GIL while it waits; Ctrl-C cancels the apply (as
+    /// `ApplyOperation.cancel()`: it returns once the running writes are recorded) and
+    /// raises `KeyboardInterrupt`. Returns an `ApplyReport`.
     #[pyo3(signature = (filter=None, *, on_event=None, operation_id=None))]
     fn apply(
         &self,
@@ -856,8 +810,9 @@ impl PySyncEngine {
             })();
             if let Err(e) = waited {
                 // Ctrl-C or an exception in the callback: stop the apply, and return
-                // once its work is dropped (a second Ctrl-C stops the waiting).
-                running.canceller.cancel();
+                // once its running writes are recorded (a second Ctrl-C stops the
+                // waiting, not the apply).
+                running.cancel.cancel();
                 let r = running.clone();
                 let _ = block_on(py, async move { r.wait().await });
                 return Err(e);
@@ -868,7 +823,8 @@ impl PySyncEngine {
 
     /// `apply()` as an awaitable; `on_event` is called on the event loop's thread
     /// (`loop.call_soon_threadsafe`), every event before the awaitable completes.
-    /// Cancelling the awaitable cancels the apply.
+    /// Cancelling the awaitable cancels the apply (as `ApplyOperation.cancel()`; the
+    /// running writes finish and are recorded in the background).
     #[pyo3(signature = (filter=None, *, on_event=None, operation_id=None))]
     fn apply_async<'py>(
         &self,
@@ -891,7 +847,7 @@ impl PySyncEngine {
         let engine = self.engine(py)?;
         pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
             let running = Running::start(engine, filter, operation_id, on_event.is_some());
-            let stop = CancelOnDrop(Some(running.canceller.clone()));
+            let stop = CancelOnDrop(Some(running.cancel.clone()));
             if let (Some(f), Some(lp)) = (&on_event, &event_loop) {
                 while let Some(e) = running.next_event().await {
                     Python::attach(|py| -> PyResult<()> {
@@ -931,10 +887,7 @@ impl PySyncEngine {
     fn reconcile(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         guard(|| {
             let engine = self.engine(py)?;
-            let r = settle(block_on(
-                py,
-                unsend(move || async move { engine.reconcile().await }),
-            )?)?;
+            let r = run(py, engine.reconcile())?;
             apply_report(py, &r)
         })
     }
@@ -945,10 +898,7 @@ impl PySyncEngine {
         guard(|| {
             let engine = self.engine(py)?;
             let q = queue.queue.clone();
-            let r = settle(block_on(
-                py,
-                unsend(move || async move { engine.refresh(&q).await }),
-            )?)?;
+            let r = run(py, engine.refresh(&q))?;
             refresh_report(py, &r)
         })
     }
@@ -962,7 +912,7 @@ impl PySyncEngine {
         let engine = self.engine(py)?;
         let q = queue.queue.clone();
         pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
-            let r = settle(unsend(move || async move { engine.refresh(&q).await }).await)?;
+            let r = settle(engine.refresh(&q)).await?;
             Python::attach(|py| refresh_report(py, &r))
         })
     }

@@ -1,6 +1,6 @@
 //! `compute_status`, snapshots and fingerprints: pure functions of the core, through
 //! the JSON shapes of `tests/vectors/status.json` and `fingerprint.json`.
-use crate::convert::{from_json, from_py, to_py};
+use crate::convert::{deserialize, from_json, from_py, to_py, Keys};
 use crate::errors::{guard, invalid};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -20,40 +20,52 @@ fn compute_status(py: Python<'_>, input: &Bound<'_, PyAny>) -> PyResult<Py<PyAny
     guard(|| {
         let input: StatusInput = from_py("status input", input)?;
         let status = status::compute_status(&input);
-        Ok(StatusDicts::new(py).dict(&status)?.into_any().unbind())
+        Ok(StatusDicts::new(py).only(&status)?.into_any().unbind())
     })
 }
 
-/// `compute_status()` over a sequence of inputs, in order.
+/// `compute_status()` over a sequence of inputs, in order. The inputs are read straight
+/// from the Python objects by the core's serde rules for `StatusInput`; the statuses
+/// are computed with the GIL released.
 #[pyfunction]
-fn compute_statuses(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+fn compute_statuses<'py>(py: Python<'py>, inputs: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
     guard(|| {
+        let keys: Keys<'_> = Keys::default();
         let mut parsed = Vec::with_capacity(inputs.len().unwrap_or(0));
-        for (i, item) in inputs.try_iter()?.enumerate() {
-            let item = item?;
-            match pythonize::depythonize::<StatusInput>(&item) {
-                Ok(input) => parsed.push(input),
-                // The error names the position only when there is one.
-                Err(e) => return Err(invalid(&format!("status input [{i}]"), e)),
+        let mut read = |i: usize, item: &Bound<'py, PyAny>| -> PyResult<()> {
+            let input = deserialize::<StatusInput>(item, &keys)
+                .map_err(|e| invalid(&format!("status input [{i}]"), e))?;
+            parsed.push(input);
+            Ok(())
+        };
+        if let Ok(list) = inputs.cast::<PyList>() {
+            for (i, item) in list.iter().enumerate() {
+                read(i, &item)?;
+            }
+        } else {
+            for (i, item) in inputs.try_iter()?.enumerate() {
+                read(i, &item?)?;
             }
         }
-        let statuses = status::compute_statuses(&parsed);
+        let statuses = py.detach(|| status::compute_statuses(&parsed));
+        let _paused = GcPaused::new(py)?;
         let mut out = StatusDicts::new(py);
-        let list = PyList::empty(py);
-        for s in &statuses {
-            list.append(out.dict(s)?)?;
-        }
-        Ok(list.into_any().unbind())
+        let dicts = statuses
+            .iter()
+            .map(|s| out.dict(s))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyList::new(py, dicts)?.into_any().unbind())
     })
 }
 
-/// `SyncStatus` dicts built with their strings made once per call: the states, rules,
-/// reasons and field names are a small fixed set (the same dict `pythonize` would
-/// write, several times faster over many rows).
+/// `SyncStatus` dicts (the same dict `pythonize` would write, several times faster over
+/// many rows): the states, rules, reasons and field names are a small fixed set, so
+/// each row's dict is a copy of its rule's template, with a list of its fields.
 struct StatusDicts<'py> {
     py: Python<'py>,
     strings: HashMap<(usize, usize), Bound<'py, PyString>>,
-    states: HashMap<SyncState, Bound<'py, PyString>>,
+    /// By state, rule and reason: `{"state", "rule", "reason", "fields": None}`.
+    templates: HashMap<(SyncState, usize, usize), Bound<'py, PyDict>>,
 }
 
 impl<'py> StatusDicts<'py> {
@@ -61,7 +73,7 @@ impl<'py> StatusDicts<'py> {
         StatusDicts {
             py,
             strings: HashMap::new(),
-            states: HashMap::new(),
+            templates: HashMap::new(),
         }
     }
 
@@ -73,23 +85,64 @@ impl<'py> StatusDicts<'py> {
             .clone()
     }
 
-    fn dict(&mut self, s: &SyncStatus) -> PyResult<Bound<'py, PyDict>> {
+    fn template(&mut self, s: &SyncStatus) -> PyResult<Bound<'py, PyDict>> {
+        let key = (
+            s.state(),
+            s.rule().as_ptr() as usize,
+            s.reason().as_ptr() as usize,
+        );
+        if let Some(t) = self.templates.get(&key) {
+            return Ok(t.clone());
+        }
         let py = self.py;
         let d = PyDict::new(py);
-        let state = self
-            .states
-            .entry(s.state())
-            .or_insert_with(|| PyString::new(py, &s.state().to_string()))
-            .clone();
-        d.set_item(intern!(py, "state"), state)?;
+        d.set_item(intern!(py, "state"), s.state().to_string())?;
         d.set_item(intern!(py, "rule"), self.text(s.rule()))?;
         d.set_item(intern!(py, "reason"), self.text(s.reason()))?;
-        let fields = PyList::empty(py);
-        for f in s.fields().iter() {
-            fields.append(self.text(f))?;
-        }
-        d.set_item(intern!(py, "fields"), fields)?;
+        d.set_item(intern!(py, "fields"), py.None())?;
+        self.templates.insert(key, d.clone());
         Ok(d)
+    }
+
+    /// The dict of a single status (its template, not copied).
+    fn only(mut self, s: &SyncStatus) -> PyResult<Bound<'py, PyDict>> {
+        let d = self.template(s)?;
+        let fields: Vec<_> = s.fields().iter().map(|f| self.text(f)).collect();
+        d.set_item(intern!(self.py, "fields"), PyList::new(self.py, fields)?)?;
+        Ok(d)
+    }
+
+    fn dict(&mut self, s: &SyncStatus) -> PyResult<Bound<'py, PyDict>> {
+        let d = self.template(s)?.copy()?;
+        let fields: Vec<_> = s.fields().iter().map(|f| self.text(f)).collect();
+        d.set_item(intern!(self.py, "fields"), PyList::new(self.py, fields)?)?;
+        Ok(d)
+    }
+}
+
+/// Pauses Python's cyclic garbage collector while many containers are built with no
+/// Python code running (the GIL held throughout): each collection the allocations
+/// would trigger traverses every object alive, the caller's input rows included, and
+/// none of the new objects can be part of a cycle. Restores it when dropped.
+struct GcPaused<'py>(Option<Bound<'py, PyAny>>);
+
+impl<'py> GcPaused<'py> {
+    fn new(py: Python<'py>) -> PyResult<Self> {
+        let gc = py.import(intern!(py, "gc"))?;
+        if gc.call_method0(intern!(py, "isenabled"))?.is_truthy()? {
+            gc.call_method0(intern!(py, "disable"))?;
+            Ok(GcPaused(Some(gc.into_any())))
+        } else {
+            Ok(GcPaused(None))
+        }
+    }
+}
+
+impl Drop for GcPaused<'_> {
+    fn drop(&mut self) {
+        if let Some(gc) = self.0.take() {
+            let _ = gc.call_method0(intern!(gc.py(), "enable"));
+        }
     }
 }
 

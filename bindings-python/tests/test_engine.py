@@ -6,7 +6,10 @@ import asyncio
 import datetime
 import decimal
 import json
+import os
+import signal
 import threading
+import time
 
 import pytest
 
@@ -257,12 +260,35 @@ def test_an_exception_in_the_callback_stops_the_apply(shopify_sim):
     assert store.in_flight() == []
 
 
-def test_cancel_a_running_apply_and_reconcile(shopify_sim):
-    engine, store, local = adopted(shopify_sim)
+def one_worker(sim):
+    """An adopted engine writing 2 products per job, one job at a time, with every
+    product's title edited, planned and approved."""
+    engine, store, local = adopted(sim, guard_batch=2, max_workers=1, min_workers=1)
     for p in local:
         p["title"] += " slow"
     plan = engine.plan(local)
     store.approve(plan, actor="ana")
+    return engine, store, plan
+
+
+def check_cancelled_then_finished(engine, store, plan):
+    """After a cancelled apply returned: nothing is left applying, the changes not started
+    are still approved, and the next apply writes exactly those (none reconciled, none
+    twice)."""
+    assert store.in_flight() == []
+    states = [c["state"] for c in store.changes(plan)]
+    assert set(states) <= {"applied", "approved"}, states
+    assert "approved" in states, "the cancel stopped nothing"
+    report = engine.apply(plan)
+    assert (report.failed, report.stale, report.reconciled) == (0, 0, 0)
+    assert report.applied == states.count("approved")
+    assert {c["state"] for c in store.changes(plan)} == {"applied"}
+    titles = [p.title for p in engine.client.products()]
+    assert all(t.endswith(" slow") and not t.endswith(" slow slow") for t in titles)
+
+
+def test_cancel_a_running_apply_and_reconcile(shopify_sim):
+    engine, store, plan = one_worker(shopify_sim)
     # Every request now waits: the apply is still running when it is cancelled.
     shopify_sim.inject([{"kind": "stall", "ms": 2000}] * 3)
     op = engine.start_apply(plan)
@@ -275,12 +301,57 @@ def test_cancel_a_running_apply_and_reconcile(shopify_sim):
     assert op.done
     # The iterator ends after a cancel too.
     assert list(op) is not None
-    # The next apply settles the rest: every change applied once.
-    report = engine.apply(plan)
-    assert report.failed == 0
-    assert {c["state"] for c in store.changes(plan)} == {"applied"}
-    titles = {p.title for p in engine.client.products()}
-    assert all(t.endswith(" slow") for t in titles)
+    check_cancelled_then_finished(engine, store, plan)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="posix signals")
+def test_ctrl_c_cancels_a_blocking_apply(shopify_sim):
+    engine, store, plan = one_worker(shopify_sim)
+    shopify_sim.inject([{"kind": "stall", "ms": 1500}] * 2)
+    started = threading.Event()
+
+    def interrupt():
+        started.wait(30)
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+
+    def on_event(e):
+        if e["type"] == "job_started":
+            started.set()
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.apply(plan, on_event=on_event)
+    # apply() returned only once the running writes were recorded.
+    check_cancelled_then_finished(engine, store, plan)
+
+
+def test_cancelling_apply_async(shopify_sim):
+    engine, store, plan = one_worker(shopify_sim)
+    shopify_sim.inject([{"kind": "stall", "ms": 1500}] * 2)
+
+    async def main():
+        started = asyncio.Event()
+
+        def on_event(e):
+            if e["type"] == "job_started":
+                started.set()
+
+        task = asyncio.ensure_future(engine.apply_async(plan, on_event=on_event))
+        await asyncio.wait_for(started.wait(), 30)
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    # The running writes finish and are recorded in the background: wait for them.
+    deadline = time.monotonic() + 30
+    while not any(c["state"] == "applied" for c in store.changes(plan)) or store.in_flight():
+        assert time.monotonic() < deadline, "the running job was not recorded"
+        time.sleep(0.05)
+    check_cancelled_then_finished(engine, store, plan)
 
 
 def test_cancelling_an_async_pull(shopify_sim):

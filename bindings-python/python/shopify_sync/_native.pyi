@@ -243,6 +243,52 @@ class ShopifyClient:
 
     def collection_remove_products(self, id: _Id, product_ids: Iterable[_Id]) -> None:
         """Remove products from a custom collection (waits for Shopify's job)."""
+    def bulk_query(
+        self,
+        query: str,
+        *,
+        group_objects: bool = False,
+        poll_interval: Optional[float] = None,
+        timeout: Optional[float] = None,
+    ) -> _JsonDict:
+        """Run a bulk query to the end; returns ``{"operation", "partial"}`` (the
+        operation in Shopify's camelCase JSON). Read it with :meth:`bulk_download`."""
+
+    def bulk_query_async(
+        self,
+        query: str,
+        *,
+        group_objects: bool = False,
+        poll_interval: Optional[float] = None,
+        timeout: Optional[float] = None,
+    ) -> Awaitable[_JsonDict]:
+        """:meth:`bulk_query` as an awaitable."""
+
+    def bulk_download(self, result: Union[_JsonDict, str], *, resumes: int = 5) -> ItemIterator[_JsonDict]:
+        """The records of a finished bulk query (what :meth:`bulk_query` returned, or a
+        result URL), one dict per JSONL line: an iterator and an async iterator."""
+
+    def bulk_mutation(
+        self,
+        mutation: str,
+        variables: Iterable[Mapping[str, Any]],
+        *,
+        poll_interval: Optional[float] = None,
+        timeout: Optional[float] = None,
+    ) -> _JsonDict:
+        """Run ``mutation`` once per variables dict as one bulk mutation; returns
+        ``{"operation", "partial", "lines", "missing"}``, each line ``{"line_number",
+        "ok", "data", "errors", "user_errors"}``."""
+
+    def bulk_mutation_async(
+        self,
+        mutation: str,
+        variables: Iterable[Mapping[str, Any]],
+        *,
+        poll_interval: Optional[float] = None,
+        timeout: Optional[float] = None,
+    ) -> Awaitable[_JsonDict]:
+        """:meth:`bulk_mutation` as an awaitable."""
 
 @final
 class ItemIterator(Generic[_T]):
@@ -537,8 +583,10 @@ class ApplyOperation:
         """:meth:`wait` as an awaitable."""
 
     def cancel(self) -> None:
-        """Stop the apply (changes left ``applying`` are reconciled by the next apply);
-        :meth:`wait` then raises ``ShopifyCancelledError``."""
+        """Stop the apply and return at once: queued writes are dropped, running ones
+        finish and are recorded, changes not started stay ``approved``. :meth:`wait`
+        returns once that is done and raises ``ShopifyCancelledError`` (unless the
+        apply had ended already)."""
 
 @final
 class SyncEngine:
@@ -630,7 +678,7 @@ class SyncEngine:
     ) -> ApplyReport:
         """Apply the approved changes ``filter`` selects and wait. ``on_event`` gets each
         event in the calling thread (an exception it raises stops the apply). Ctrl-C
-        cancels the apply."""
+        cancels the apply (returning once its running writes are recorded)."""
 
     def apply_async(
         self,
@@ -640,7 +688,8 @@ class SyncEngine:
         operation_id: Optional[str] = None,
     ) -> Awaitable[ApplyReport]:
         """:meth:`apply` as an awaitable; ``on_event`` runs on the event loop. Cancelling
-        it cancels the apply."""
+        it cancels the apply (its running writes finish and are recorded in the
+        background)."""
 
     def start_apply(self, filter: _Filter = None, *, operation_id: Optional[str] = None) -> ApplyOperation:
         """Start an apply in the background and return its :class:`ApplyOperation`."""
