@@ -14,7 +14,7 @@
 //! options) when they touch variants, built from Shopify's current state with the
 //! changes applied, so only the approved removals happen. `productSet` with an
 //! `identifier` is idempotent, so the client retries it safely when its outcome is
-//! unknown. A create names its product by handle ([`CreateIdentifier`](super::CreateIdentifier)):
+//! unknown. A create names its product by handle ([`CreateIdentifier`]):
 //! before the first attempt the engine checks that no product holds the handle, so a
 //! create never takes over a product it did not make, and a retried create finds the
 //! product instead of making a second one.
