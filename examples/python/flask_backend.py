@@ -39,6 +39,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import shopify_sync
@@ -169,13 +170,20 @@ def forward_events_green(
     """``forward_events`` for eventlet/gevent: poll without blocking the hub (start it
     with ``socketio.start_background_task``; ``sleep`` is ``socketio.sleep``)."""
     n = 0
+    done_at: Optional[float] = None
     while True:
-        finished = op.done
-        for event in op.drain():
+        events = op.drain()
+        for event in events:
             emit("sync_event", event, to=op.operation_id)
             n += 1
-        if finished and not op.drain():
-            return n
+            if event["type"] == "finished":  # always the last event
+                return n
+        # The last events can arrive just after the apply returned; an apply that
+        # failed before it started sends none: give up after 5 s of silence.
+        if op.done and not events:
+            done_at = done_at if done_at is not None else time.monotonic()
+            if time.monotonic() - done_at > 5.0:
+                return n
         sleep(0.1)
 
 
