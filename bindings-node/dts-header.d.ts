@@ -31,6 +31,12 @@ import type {
   SyncStatus,
   VerifiedWebhook,
   ReceivedWebhook,
+  QueuedWebhook,
+  BulkOperation,
+  BulkQueryOptions,
+  RefreshReport,
+  SnapshotSide,
+  StoredSnapshot,
 } from './types'
 import type { ShopifySyncError } from './errors'
 

@@ -14,6 +14,8 @@ declare module './native' {
   interface CollectionStream extends AsyncIterable<Collection> {}
   /** `for await (const id of client.collectionProductIds(gid))`. */
   interface IdStream extends AsyncIterable<string> {}
+  /** `for await (const record of client.bulkQuery(query))`: the JSONL records. */
+  interface BulkQueryRun extends AsyncIterable<Record<string, any>> {}
   /** `for await (const event of engine.applyEvents(filter))`. */
   interface ApplyRun extends AsyncIterable<ExecutorEvent> {}
 }

@@ -31,9 +31,22 @@ import type {
   SyncStatus,
   VerifiedWebhook,
   ReceivedWebhook,
+  QueuedWebhook,
+  BulkOperation,
+  BulkQueryOptions,
+  RefreshReport,
+  SnapshotSide,
+  StoredSnapshot,
 } from './types'
 import type { ShopifySyncError } from './errors'
 
+
+export declare class ExternalObject<T> {
+  readonly '': {
+    readonly '': unique symbol
+    [K: symbol]: T
+  }
+}
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -57,6 +70,25 @@ export declare class ApplyRun {
 }
 
 /**
+ * A running bulk query whose records are read as an async iterator
+ * (`for await (const record of run)`).
+ */
+export declare class BulkQueryRun {
+  /**
+   * The next record, or `null` at the end. Rejects with the error that ended the
+   * run (`SHOPIFY_CANCELLED` when its AbortSignal fired).
+   */
+  next(): Promise<Record<string, any> | null>
+  /** Stop reading (what `break` in a `for await` loop does). */
+  close(): void
+  /**
+   * The finished operation (`id`, `status`, `errorCode`, `objectCount`, `url`,
+   * `partialDataUrl` ...), once known; `null` before.
+   */
+  get operation(): BulkOperation | null
+}
+
+/**
  * Where plans, changes, the audit trail, snapshots and checkpoints live: one SQLite
  * file (`ChangeStore.open(path)`), or memory (`ChangeStore.memory()`, for tests).
  */
@@ -76,6 +108,13 @@ export declare class ChangeStore {
   approve(filter: ChangeFilter | null, review: { actor: string; comment?: string | null }): Promise<ReviewReport>
   /** Reject the selected `staged` changes (remembered: not proposed again). */
   reject(filter: ChangeFilter | null, review: { actor: string; comment?: string | null }): Promise<ReviewReport>
+  /**
+   * One stored snapshot: `side` is `"base"` (what was last synced) or `"remote"`
+   * (what Shopify held when last read: pulls and webhook refreshes write it), `key`
+   * the entity's gid. Resolves with `{ snapshot, fingerprint, updated_at, local_id? }`
+   * or `null`.
+   */
+  snapshot(side: SnapshotSide, key: string): Promise<StoredSnapshot | null>
   /**
    * The audit trail as JSON Lines (every entry when `query` is omitted; keys of
    * `AuditQuery`: `change_id`, `plan_id`, `target`, `since`, `until`, `after_seq`,
@@ -172,6 +211,39 @@ export declare class ShopifyClient {
    */
   collectionProductIds(id: string, options?: CallOptions): IdStream
   /**
+   * Add products (gids or numeric ids) to a custom collection: chunks of at most 250
+   * ids, each chunk's job waited for before the next is sent, so the promise
+   * resolves once Shopify has the members. Adding a member again is harmless. A smart
+   * collection refuses (`SHOPIFY_USER_ERRORS` with `userErrors`).
+   */
+  collectionAddProducts(collectionId: string, productIds: string[], options?: CallOptions): Promise<void>
+  /**
+   * Remove products from a custom collection, likewise in chunks of 250 (removing a
+   * product that is not a member is harmless).
+   */
+  collectionRemoveProducts(collectionId: string, productIds: string[], options?: CallOptions): Promise<void>
+  /**
+   * `productSet`, synchronous: create or replace a product from a `ProductSetInput`
+   * (the Admin API's camelCase JSON, sent as given). With an `identifier`
+   * (`{ handle }`, `{ id }` or `{ customId }`) it upserts and is idempotent, so an
+   * unknown outcome is retried safely. Every list field given replaces the
+   * product's: omitted variants are deleted. Resolves with the product as Shopify
+   * holds it (every variant); a refused input rejects with `SHOPIFY_USER_ERRORS`.
+   */
+  productSet(input: Record<string, unknown>, identifier?: Record<string, unknown> | null, options?: CallOptions): Promise<Product>
+  /**
+   * Run a bulk query (`bulkOperationRunQuery`: start, waiting for a free slot; wait
+   * for it to finish; download its JSONL) and read its records as an async iterator:
+   * `for await (const record of client.bulkQuery(query))`. Each record is one JSONL
+   * line as JSON (nested connections' nodes come as their own records with
+   * `__parentId`; `groupObjects: true` asks Shopify to write each object's children
+   * right after it). `run.operation` is the finished `BulkOperation` once the first
+   * record (or the end) arrived: a `FAILED` one with partial data yields the partial
+   * records (check `status`). `timeoutMs` bounds the wait (the operation is then
+   * canceled: `SHOPIFY_TIMEOUT`); an abort (`signal`) cancels it on Shopify too.
+   */
+  bulkQuery(query: string, options?: BulkQueryOptions | null): BulkQueryRun
+  /**
    * `ShopifyClient(url=..., apiVersion=..., accessToken=<redacted>)`: the token never
    * prints.
    */
@@ -259,15 +331,29 @@ export declare class SyncEngine {
    * through the executor; changes left `applying` by an earlier run are reconciled
    * first. `onEvent` receives every executor event (the JSON of
    * `tests/vectors/events.json`) on the JS thread without ever blocking the workers.
-   * An abort (`signal`) stops sending new writes; changes left `applying` are
-   * reconciled by the next apply (or `reconcile()`), never applied twice.
+   * An abort (`signal`) is graceful: the queued writes are dropped, the running ones
+   * finish and are recorded, and then the promise rejects with `SHOPIFY_CANCELLED`
+   * (never earlier, so no change is left `applying` and a next apply cannot race
+   * them); the changes not started stay `approved`.
    */
   apply(filter?: ChangeFilter | null, options?: ApplyOptions | null): Promise<ApplyReport>
   /**
    * `apply()` whose events come as an async iterator: `for await (const e of run)`;
-   * `await run.report()` gives the `ApplyReport` (or the error) once it is done.
+   * `await run.report()` gives the `ApplyReport` (or the error) once it is done. An
+   * abort (`signal`) is graceful, as for `apply()`: `report()` rejects with
+   * `SHOPIFY_CANCELLED` once the running writes are recorded.
    */
   applyEvents(filter?: ChangeFilter | null, options?: { operationId?: string | null; signal?: AbortSignal | null } | null): ApplyRun
+  /**
+   * Re-read what the queue's verified webhook deliveries marked dirty and write the
+   * store's remote snapshots (products and collections re-read by id through
+   * GraphQL, 50 at a time; custom-collection membership brought in line; entities
+   * Shopify no longer has deleted). Base snapshots, plans and changes are not
+   * touched. Refreshes of one queue run one at a time. On an error, or an abort
+   * (`signal`), every entity not yet written goes back into the queue: call it again
+   * later.
+   */
+  refresh(queue: WebhookQueue, options?: CallOptions | null): Promise<RefreshReport>
   /**
    * Settle the changes left `applying` by a crashed, dropped or aborted apply (read
    * Shopify: written means applied, not written means written now, moved means stale).
@@ -280,6 +366,62 @@ export declare class SyncEngine {
    */
   statuses(products: LocalRecord[], options?: { mask?: Field[] | null } | null): Promise<SyncStatus[]>
 }
+
+/**
+ * Verified webhook deliveries waiting to be re-read by `engine.refresh(queue)`: the
+ * dirty set between a web handler and the refresh, deduplicated (`X-Shopify-Event-Id`)
+ * and ordered per entity (`X-Shopify-Triggered-At`: an older delivery than one already
+ * received for the same product is `stale` and marks nothing). A delivery never
+ * becomes data: it only says "this entity changed", and the refresh reads it as
+ * Shopify holds it now. One queue serves one shop; watermarks and the dedup set live
+ * in memory.
+ */
+export declare class WebhookQueue {
+  /**
+   * A queue verifying with `secrets` (current first; `null` reads
+   * `SHOPIFY_WEBHOOK_SECRETS`). `options.shop` (`name` or `name.myshopify.com`)
+   * refuses deliveries whose `X-Shopify-Shop-Domain` is another shop.
+   */
+  constructor(secrets: string[] | null, options?: { shop?: string | null } | null)
+  /**
+   * Verify (the HMAC of the raw `body`), deduplicate, order and mark one delivery.
+   * Returns what `verifyWebhook()` does plus `product_id`, `collection_id` and
+   * `outcome` (`"marked"`, `"duplicate"`, `"stale"` or `"ignored"`): answer 200 for
+   * each. Throws `SHOPIFY_AUTH` for a bad signature (answer 401) and
+   * `SHOPIFY_INVALID_INPUT` for missing headers, an unreadable payload or another
+   * shop's delivery (answer 400); a refused delivery marks nothing.
+   */
+  receive(headers: Record<string, string | string[] | undefined> | Iterable<[string, string]>, body: Buffer | Uint8Array): QueuedWebhook
+  /**
+   * Mark a product dirty by hand (a gid or a numeric id): the next refresh re-reads
+   * it.
+   */
+  markProduct(id: string): void
+  /**
+   * Mark a collection dirty by hand (a gid or a numeric id): the next refresh
+   * re-reads it and its membership.
+   */
+  markCollection(id: string): void
+  /** How many entities are dirty, waiting for a refresh. */
+  get pending(): number
+}
+
+/**
+ * The fast path of `computeStatuses` (the package's `index.js` calls it): the inputs
+ * as the `JSON.stringify` text of the array. Returns the distinct statuses and, per
+ * input, the index of its status in them (`index.js` expands them into one object per
+ * input), or `null` when the core refuses an input (the caller then takes the
+ * element-by-element path, whose error names the index). Internal.
+ */
+export declare function _computeStatusesJson(json: string): { statuses: SyncStatus[]; index: Uint32Array } | null
+
+/**
+ * The fast path of `computeStatus` (the package's `index.js` calls it): the input as
+ * its `JSON.stringify` text. Returns `null` when the core refuses the input, for the
+ * caller to take the element-by-element path, whose errors name what is wrong.
+ * Internal.
+ */
+export declare function _computeStatusJson(json: string): SyncStatus | null
 
 /**
  * Build (without throwing) the error of `kind` the core would make (`Error::new`), so
@@ -306,6 +448,27 @@ export declare function _roundTripEvent(event: ExecutorEvent): ExecutorEvent
  * Internal: the package's entry point calls it once.
  */
 export declare function _setErrorClass(ctor: typeof ShopifySyncError): void
+
+/**
+ * The fast path of `computeStatuses` for large batches (the package's `index.js` uses
+ * it): `_statusBatchPush()` the `JSON.stringify` text of consecutive slices of the
+ * inputs, each parsed and computed on a thread of its own while JS serialises the next
+ * slice; then `_statusBatchFinish()` gives what `_computeStatusesJson` gives for the
+ * whole batch. Internal.
+ */
+export declare function _statusBatch(): ExternalObject<'StatusBatch'>
+
+/**
+ * The statuses of every slice pushed, in order, as `{ statuses, index }`; `null` when
+ * the core refuses an input. Internal.
+ */
+export declare function _statusBatchFinish(batch: ExternalObject<'StatusBatch'>): { statuses: SyncStatus[]; index: Uint32Array } | null
+
+/**
+ * Start on the next slice of a batch: the JSON text of an array of `StatusInput`s.
+ * Internal.
+ */
+export declare function _statusBatchPush(batch: ExternalObject<'StatusBatch'>, json: string): void
 
 /**
  * The canonical document (compact JSON) a fingerprint hashes, for a snapshot tagged

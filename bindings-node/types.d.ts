@@ -298,6 +298,19 @@ export interface LocalRecord {
 // ---------------------------------------------------------------------------------------
 // Sync engine
 
+/** Which side a stored snapshot is: what was last synced, or what Shopify held. */
+export type SnapshotSide = 'base' | 'remote'
+
+/** A snapshot as the change store holds it (`store.snapshot(side, key)`). */
+export interface StoredSnapshot {
+  snapshot: Snapshot
+  fingerprint: string | null
+  /** Shopify's `updatedAt`. */
+  updated_at: Timestamp | null
+  /** The caller's id of the entity, once known (base snapshots). */
+  local_id?: string
+}
+
 export interface PullReport {
   mode: 'paginated' | 'bulk'
   incremental: boolean
@@ -449,11 +462,61 @@ export interface ReceivedWebhook extends VerifiedWebhook {
   collection_id: CollectionGid | null
 }
 
+/** A bulk operation as Shopify reports it (the Admin API's camelCase shape). */
+export interface BulkOperation {
+  id: string
+  status: 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED' | 'EXPIRED' | 'UNKNOWN'
+  type: 'QUERY' | 'MUTATION' | 'UNKNOWN'
+  errorCode: string | null
+  createdAt: Timestamp | null
+  completedAt: Timestamp | null
+  objectCount: number
+  rootObjectCount: number
+  fileSize: number | null
+  url: string | null
+  partialDataUrl: string | null
+  query: string | null
+}
+
+/** What a `WebhookQueue` did with an accepted delivery: answer 200 for each. */
+export type QueueOutcome = 'marked' | 'duplicate' | 'stale' | 'ignored'
+
+/** What `WebhookQueue.receive` returns: `receiveWebhook`'s fields and the outcome. */
+export interface QueuedWebhook extends ReceivedWebhook {
+  outcome: QueueOutcome
+}
+
+/** What `engine.refresh(queue)` did. */
+export interface RefreshReport {
+  /** Product snapshots re-read and written (products that exist). */
+  products: number
+  /** Collection snapshots re-read and written. */
+  collections: number
+  /** Remote snapshots deleted: the product or collection is gone from Shopify. */
+  deleted: number
+  /** Stored product snapshots whose custom-collection membership changed. */
+  memberships: number
+  /** Repeated deliveries received since the last refresh. */
+  duplicates: number
+  /** Stale deliveries received since the last refresh. */
+  stale: number
+  /** Deliveries of other topics received since the last refresh. */
+  ignored: number
+}
+
 /** Request statistics of the simulator (the JSON of `GET /_sim/stats`). */
 export type SimStats = Record<string, unknown>
 
 // ---------------------------------------------------------------------------------------
 // Options (camelCase keys: they are API, not wire data)
+
+/** Options of `client.bulkQuery()`. */
+export interface BulkQueryOptions extends CallOptions {
+  /** Ask Shopify to write each object's children right after it (slower for Shopify). */
+  groupObjects?: boolean | null
+  /** Give up waiting after this many milliseconds (the operation is canceled). */
+  timeoutMs?: number | null
+}
 
 /** Options of every long operation. */
 export interface CallOptions {

@@ -1,20 +1,22 @@
 //! `ShopifyClient`: the core client; every call returns a Promise, listings are async
 //! iterators, and every call takes an `AbortSignal` (`{ signal }`).
-use crate::abort::{spawn, Abort};
+use crate::abort::{cancelled, spawn, Abort};
 use crate::convert::Input;
 use crate::errors::{guard, invalid, to_js_error, Json, Outcome, Settled};
 use crate::streams::{pump, CollectionStream, Feed, IdStream, ProductStream};
 use futures::TryStreamExt;
-use napi::bindgen_prelude::{Object, PromiseRaw};
+use napi::bindgen_prelude::{JsObjectValue, Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shopify_sync::client::bulk::{BulkOperation, BulkOptions, BulkQueryResult};
 use shopify_sync::client::config::ClientConfig;
 use shopify_sync::client::products::{ProductQuery, ProductSort};
 use shopify_sync::client::{GraphqlResponse, ShopifyClient as CoreClient};
 use shopify_sync::error::{Error, GraphqlError};
 use shopify_sync::model::{Collection, Gid, Product};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// `new ShopifyClient(options)`: camelCase keys, unknown keys refused.
@@ -171,6 +173,37 @@ impl ShopifyClient {
     /// The core client (for the sync engine).
     pub fn core(&self) -> &CoreClient {
         &self.client
+    }
+}
+
+impl ShopifyClient {
+    fn membership<'e>(
+        &self,
+        env: &'e Env,
+        collection_id: String,
+        product_ids: Vec<String>,
+        options: Option<Object<'_>>,
+        add: bool,
+    ) -> napi::Result<PromiseRaw<'e, Settled<()>>> {
+        let abort = Abort::from_options(env, options.as_ref())?;
+        let client = self.client.clone();
+        spawn(env, abort, async move {
+            let id = Gid::<Collection>::parse(&collection_id)
+                .map_err(|e| invalid("collection id", e))?;
+            let products = product_ids
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    Gid::<Product>::parse(p).map_err(|e| invalid(&format!("productIds [{i}]"), e))
+                })
+                .collect::<Outcome<Vec<_>>>()?;
+            if add {
+                client.collection_add_products(id, &products).await?;
+            } else {
+                client.collection_remove_products(id, &products).await?;
+            }
+            Ok(())
+        })
     }
 }
 
@@ -382,6 +415,139 @@ impl ShopifyClient {
         })
     }
 
+    /// Add products (gids or numeric ids) to a custom collection: chunks of at most 250
+    /// ids, each chunk's job waited for before the next is sent, so the promise
+    /// resolves once Shopify has the members. Adding a member again is harmless. A smart
+    /// collection refuses (`SHOPIFY_USER_ERRORS` with `userErrors`).
+    #[napi(
+        ts_args_type = "collectionId: string, productIds: string[], options?: CallOptions",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn collection_add_products<'e>(
+        &self,
+        env: &'e Env,
+        collection_id: String,
+        product_ids: Vec<String>,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<()>>> {
+        self.membership(env, collection_id, product_ids, options, true)
+    }
+
+    /// Remove products from a custom collection, likewise in chunks of 250 (removing a
+    /// product that is not a member is harmless).
+    #[napi(
+        ts_args_type = "collectionId: string, productIds: string[], options?: CallOptions",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn collection_remove_products<'e>(
+        &self,
+        env: &'e Env,
+        collection_id: String,
+        product_ids: Vec<String>,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<()>>> {
+        self.membership(env, collection_id, product_ids, options, false)
+    }
+
+    /// `productSet`, synchronous: create or replace a product from a `ProductSetInput`
+    /// (the Admin API's camelCase JSON, sent as given). With an `identifier`
+    /// (`{ handle }`, `{ id }` or `{ customId }`) it upserts and is idempotent, so an
+    /// unknown outcome is retried safely. Every list field given replaces the
+    /// product's: omitted variants are deleted. Resolves with the product as Shopify
+    /// holds it (every variant); a refused input rejects with `SHOPIFY_USER_ERRORS`.
+    #[napi(
+        ts_args_type = "input: Record<string, unknown>, identifier?: Record<string, unknown> | null, options?: CallOptions",
+        ts_return_type = "Promise<Product>"
+    )]
+    pub fn product_set<'e>(
+        &self,
+        env: &'e Env,
+        input: Input<Value>,
+        identifier: Option<Input<Value>>,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<Product>>>> {
+        let abort = Abort::from_options(env, options.as_ref())?;
+        let input = input.get("productSet input");
+        let identifier = identifier.map(|i| i.get("productSet identifier"));
+        let client = self.client.clone();
+        spawn(env, abort, async move {
+            let input = input?;
+            if !input.is_object() {
+                return Err(invalid("productSet input", "expected an object"));
+            }
+            let identifier = identifier.transpose()?.filter(|i| !i.is_null());
+            Ok(Json(client.product_set(input, identifier).await?))
+        })
+    }
+
+    /// Run a bulk query (`bulkOperationRunQuery`: start, waiting for a free slot; wait
+    /// for it to finish; download its JSONL) and read its records as an async iterator:
+    /// `for await (const record of client.bulkQuery(query))`. Each record is one JSONL
+    /// line as JSON (nested connections' nodes come as their own records with
+    /// `__parentId`; `groupObjects: true` asks Shopify to write each object's children
+    /// right after it). `run.operation` is the finished `BulkOperation` once the first
+    /// record (or the end) arrived: a `FAILED` one with partial data yields the partial
+    /// records (check `status`). `timeoutMs` bounds the wait (the operation is then
+    /// canceled: `SHOPIFY_TIMEOUT`); an abort (`signal`) cancels it on Shopify too.
+    #[napi(
+        ts_args_type = "query: string, options?: BulkQueryOptions | null",
+        ts_return_type = "BulkQueryRun"
+    )]
+    pub fn bulk_query(
+        &self,
+        env: Env,
+        query: String,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<BulkQueryRun> {
+        let abort = Abort::from_options(&env, options.as_ref())?;
+        let mut bulk = BulkOptions::default();
+        if let Some(o) = &options {
+            if let Some(g) = o.get_named_property::<Option<bool>>("groupObjects")? {
+                bulk = bulk.group_objects(g);
+            }
+            if let Some(ms) = o.get_named_property::<Option<f64>>("timeoutMs")? {
+                let t = settle_ctor(&env, guard(|| millis("timeoutMs", ms)))?;
+                bulk = bulk.timeout(t);
+            }
+        }
+        let client = self.client.clone();
+        let operation: Arc<Mutex<Option<BulkOperation>>> = Arc::default();
+        let slot = operation.clone();
+        let feed = Feed::start(Abort::none(), move |tx| async move {
+            let run = async {
+                let op = abort
+                    .run(async { Ok(client.bulk_query_start(&query, &bulk).await?) })
+                    .await?;
+                let waited = abort
+                    .run(async { Ok(client.bulk_wait(&op.id, &bulk).await?) })
+                    .await;
+                if waited.is_err() && abort.fired() {
+                    // Free the shop's bulk query slot.
+                    let (client, id) = (client.clone(), op.id.clone());
+                    tokio::spawn(async move { client.bulk_cancel(&id).await });
+                }
+                let result = BulkQueryResult::from_operation(waited?)?;
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result.operation().clone());
+                Ok::<_, crate::errors::Failure>(client.bulk_download(&result)?)
+            };
+            match run.await {
+                Ok(records) => {
+                    let values = records.and_then(|r| futures::future::ready(r.value()));
+                    tokio::select! {
+                        _ = pump(values, tx.clone()) => {}
+                        _ = abort.fired_wait() => {
+                            let _ = tx.send(Err(cancelled())).await;
+                        }
+                    }
+                }
+                Err(f) => {
+                    let _ = tx.send(Err(f)).await;
+                }
+            }
+        });
+        Ok(BulkQueryRun { feed, operation })
+    }
+
     /// `ShopifyClient(url=..., apiVersion=..., accessToken=<redacted>)`: the token never
     /// prints.
     #[napi(js_name = "toString")]
@@ -390,6 +556,45 @@ impl ShopifyClient {
             "ShopifyClient(url={:?}, apiVersion={:?}, accessToken=<redacted>)",
             self.config.graphql_url().as_str(),
             self.config.version()
+        )
+    }
+}
+
+/// A running bulk query whose records are read as an async iterator
+/// (`for await (const record of run)`).
+#[napi]
+pub struct BulkQueryRun {
+    feed: Feed<Value>,
+    operation: Arc<Mutex<Option<BulkOperation>>>,
+}
+
+#[napi]
+impl BulkQueryRun {
+    /// The next record, or `null` at the end. Rejects with the error that ended the
+    /// run (`SHOPIFY_CANCELLED` when its AbortSignal fired).
+    #[napi(ts_return_type = "Promise<Record<string, any> | null>")]
+    pub fn next<'e>(
+        &self,
+        env: &'e Env,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Option<Json<Value>>>>> {
+        self.feed.next(env)
+    }
+
+    /// Stop reading (what `break` in a `for await` loop does).
+    #[napi]
+    pub fn close(&self) {
+        self.feed.close()
+    }
+
+    /// The finished operation (`id`, `status`, `errorCode`, `objectCount`, `url`,
+    /// `partialDataUrl` ...), once known; `null` before.
+    #[napi(getter, ts_return_type = "BulkOperation | null")]
+    pub fn operation(&self) -> Json<Option<BulkOperation>> {
+        Json(
+            self.operation
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         )
     }
 }

@@ -4,24 +4,28 @@
 use crate::abort::{spawn, Abort};
 use crate::client::ShopifyClient;
 use crate::convert::Input;
-use crate::errors::{guard, invalid, to_js_error, Json, Outcome, Settled};
+use crate::errors::{guard, invalid, to_js_error, Failure, Json, Outcome, Settled};
 use crate::streams::Feed;
+use crate::webhook::WebhookQueue;
 use napi::bindgen_prelude::{Function, JsObjectValue, Object, PromiseRaw, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, JsValue, Status, ValueType};
 use napi_derive::napi;
 use serde::{Deserialize, Serialize};
+use shopify_sync::error::{Error as CoreError, ErrorKind};
 use shopify_sync::executor::Event;
 use shopify_sync::model::{Collection, Gid, GidKind, Product};
-use shopify_sync::staging::store::{ChangeStore as CoreStore, MemoryStore, SqliteStore};
+use shopify_sync::staging::store::{
+    ChangeStore as CoreStore, MemoryStore, SnapshotSide, SqliteStore, StoredSnapshot,
+};
 use shopify_sync::staging::{
     AuditQuery, Change, ChangeFilter, CollectionSnapshot, Entity, FieldMask, Plan, ProductSnapshot,
     Record, Review, ReviewReport, Scope,
 };
 use shopify_sync::status::SyncStatus;
 use shopify_sync::sync::{
-    ApplyOptions, ApplyReport, LocalCatalog, PullMode, PullReport, SyncConfig,
-    SyncEngine as CoreEngine,
+    ApplyOptions, ApplyReport, CancelApply, LocalCatalog, PullMode, PullReport, RefreshReport,
+    SyncConfig, SyncEngine as CoreEngine,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -157,6 +161,28 @@ impl ChangeStore {
         spawn(env, Abort::none(), async move {
             let review = review?.review();
             Ok(Json(store.reject(&filter?, &review).await?))
+        })
+    }
+
+    /// One stored snapshot: `side` is `"base"` (what was last synced) or `"remote"`
+    /// (what Shopify held when last read: pulls and webhook refreshes write it), `key`
+    /// the entity's gid. Resolves with `{ snapshot, fingerprint, updated_at, local_id? }`
+    /// or `null`.
+    #[napi(
+        ts_args_type = "side: SnapshotSide, key: string",
+        ts_return_type = "Promise<StoredSnapshot | null>"
+    )]
+    pub fn snapshot<'e>(
+        &self,
+        env: &'e Env,
+        side: String,
+        key: String,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<Option<StoredSnapshot>>>>> {
+        let store = self.store.clone();
+        spawn(env, Abort::none(), async move {
+            let side: SnapshotSide = serde_json::from_value(serde_json::Value::String(side))
+                .map_err(|e| invalid("side", e))?;
+            Ok(Json(store.snapshot(side, &key).await?))
         })
     }
 
@@ -467,9 +493,13 @@ impl SyncEngine {
             None => (None, false),
         };
         let engine = self.engine.clone();
-        spawn(env, Abort::none(), async move {
+        spawn(env, abort, async move {
             let mode = pull_mode(mode.as_deref())?;
-            let report = pull_on_blocking_thread(engine, mode, incremental, abort).await?;
+            let report = if incremental {
+                engine.pull_incremental().await?
+            } else {
+                engine.pull(mode).await?
+            };
             Ok(Json(report.into()))
         })
     }
@@ -523,8 +553,10 @@ impl SyncEngine {
     /// through the executor; changes left `applying` by an earlier run are reconciled
     /// first. `onEvent` receives every executor event (the JSON of
     /// `tests/vectors/events.json`) on the JS thread without ever blocking the workers.
-    /// An abort (`signal`) stops sending new writes; changes left `applying` are
-    /// reconciled by the next apply (or `reconcile()`), never applied twice.
+    /// An abort (`signal`) is graceful: the queued writes are dropped, the running ones
+    /// finish and are recorded, and then the promise rejects with `SHOPIFY_CANCELLED`
+    /// (never earlier, so no change is left `applying` and a next apply cannot race
+    /// them); the changes not started stay `approved`.
     #[napi(
         ts_args_type = "filter?: ChangeFilter | null, options?: ApplyOptions | null",
         ts_return_type = "Promise<ApplyReport>"
@@ -539,12 +571,17 @@ impl SyncEngine {
         let (callback, id) = apply_options(env, options.as_ref())?;
         let filter = self::filter(filter);
         let engine = self.engine.clone();
-        spawn(env, abort, async move {
+        spawn(env, Abort::none(), async move {
+            let filter = filter?;
             let mut opts = ApplyOptions::default();
+            // Events handed to the threadsafe function, and events it delivered.
             let counts = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+            // Closed when the core drops the callback: its event thread is through.
+            let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
             if let Some(cb) = callback {
                 let counts = counts.clone();
                 opts = opts.on_event(move |e: &Event| {
+                    let _held = &closed_tx;
                     counts.0.fetch_add(1, Ordering::SeqCst);
                     let delivered = counts.clone();
                     let status = cb.call_with_return_value(
@@ -560,22 +597,28 @@ impl SyncEngine {
                         counts.1.fetch_add(1, Ordering::SeqCst);
                     }
                 });
+            } else {
+                drop(closed_tx);
             }
             if let Some(id) = id {
                 opts = opts.operation_id(id);
             }
-            let report = engine.apply_with(&filter?, opts).await?;
-            // Settle after the callback has seen every event (its queue is FIFO), so
-            // that `await engine.apply(...)` follows the last `onEvent`.
+            let out = apply_cancellable(&engine, &filter, opts, abort).await;
+            // Settle after the callback has seen every event (the core's event thread
+            // ends after the last one; the threadsafe function's queue is FIFO), so that
+            // `await engine.apply(...)` follows the last `onEvent`.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), closed_rx).await;
             while counts.1.load(Ordering::SeqCst) < counts.0.load(Ordering::SeqCst) {
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             }
-            Ok(Json(report.into()))
+            Ok(Json(out?.into()))
         })
     }
 
     /// `apply()` whose events come as an async iterator: `for await (const e of run)`;
-    /// `await run.report()` gives the `ApplyReport` (or the error) once it is done.
+    /// `await run.report()` gives the `ApplyReport` (or the error) once it is done. An
+    /// abort (`signal`) is graceful, as for `apply()`: `report()` rejects with
+    /// `SHOPIFY_CANCELLED` once the running writes are recorded.
     #[napi(
         ts_args_type = "filter?: ChangeFilter | null, options?: { operationId?: string | null; signal?: AbortSignal | null } | null",
         ts_return_type = "ApplyRun"
@@ -608,13 +651,38 @@ impl SyncEngine {
             if let Some(id) = id {
                 opts = opts.operation_id(id);
             }
-            let out = run_abort
-                .run(async { Ok(engine.apply_with(&filter, opts).await?.into()) })
-                .await;
+            let out = apply_cancellable(&engine, &filter, opts, run_abort)
+                .await
+                .map(ApplyOut::from);
             let _ = done_tx.send(out);
             drop(tx);
         });
         Ok(ApplyRun { feed, report })
+    }
+
+    /// Re-read what the queue's verified webhook deliveries marked dirty and write the
+    /// store's remote snapshots (products and collections re-read by id through
+    /// GraphQL, 50 at a time; custom-collection membership brought in line; entities
+    /// Shopify no longer has deleted). Base snapshots, plans and changes are not
+    /// touched. Refreshes of one queue run one at a time. On an error, or an abort
+    /// (`signal`), every entity not yet written goes back into the queue: call it again
+    /// later.
+    #[napi(
+        ts_args_type = "queue: WebhookQueue, options?: CallOptions | null",
+        ts_return_type = "Promise<RefreshReport>"
+    )]
+    pub fn refresh<'e>(
+        &self,
+        env: &'e Env,
+        queue: &WebhookQueue,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<RefreshOut>>>> {
+        let abort = Abort::from_options(env, options.as_ref())?;
+        let queue = queue.core().clone();
+        let engine = self.engine.clone();
+        spawn(env, abort, async move {
+            Ok(Json(engine.refresh(&queue).await?.into()))
+        })
     }
 
     /// Settle the changes left `applying` by a crashed, dropped or aborted apply (read
@@ -654,33 +722,77 @@ impl SyncEngine {
     }
 }
 
-/// Run a pull to its end or until `abort` fires.
-///
-/// The core's pull futures are not provably `Send` (rustc's higher-ranked lifetime
-/// inference on borrows held across awaits inside `SyncEngine::pull`), so they cannot be
-/// spawned on the multi-threaded runtime: the pull runs on a blocking thread of the
-/// same runtime (`Handle::block_on`), which still drives its I/O on the runtime.
-async fn pull_on_blocking_thread(
-    engine: CoreEngine,
-    mode: PullMode,
-    incremental: bool,
+/// What `refresh()` did (snake_case data).
+#[derive(Serialize)]
+pub struct RefreshOut {
+    products: u64,
+    collections: u64,
+    deleted: u64,
+    memberships: u64,
+    duplicates: u64,
+    stale: u64,
+    ignored: u64,
+}
+
+impl From<RefreshReport> for RefreshOut {
+    fn from(r: RefreshReport) -> RefreshOut {
+        RefreshOut {
+            products: r.products,
+            collections: r.collections,
+            deleted: r.deleted,
+            memberships: r.memberships,
+            duplicates: r.duplicates,
+            stale: r.stale,
+            ignored: r.ignored,
+        }
+    }
+}
+
+/// Run `apply_with` with `abort` wired to the core's [`CancelApply`]: when the signal
+/// fires, the queued writes are dropped, the running ones finish and are recorded, and
+/// then (never earlier) this fails with `Cancelled`; no change is left `applying`.
+async fn apply_cancellable(
+    engine: &CoreEngine,
+    filter: &ChangeFilter,
+    options: ApplyOptions,
     abort: Abort,
-) -> Outcome<PullReport> {
-    let handle = tokio::runtime::Handle::current();
-    let joined = tokio::task::spawn_blocking(move || {
-        handle.block_on(abort.run(async {
-            Ok(if incremental {
-                engine.pull_incremental().await?
-            } else {
-                engine.pull(mode).await?
-            })
+) -> Outcome<ApplyReport> {
+    if abort.fired() {
+        return Err(cancelled_apply());
+    }
+    let cancel = CancelApply::new();
+    let watcher = {
+        let cancel = cancel.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            abort.fired_wait().await;
+            cancel.cancel();
         }))
-    })
-    .await;
-    match joined {
-        Ok(out) => out,
-        Err(e) if e.is_panic() => Err(crate::errors::panic_failure(e.into_panic())),
-        Err(e) => Err(invalid("pull", e)),
+    };
+    let out = engine
+        .apply_with(filter, options.cancel(cancel.clone()))
+        .await;
+    drop(watcher);
+    match out {
+        Err(e) if !(cancel.is_cancelled() && e.kind() == ErrorKind::Cancelled) => Err(e.into()),
+        _ if cancel.is_cancelled() => Err(cancelled_apply()),
+        out => Ok(out?),
+    }
+}
+
+fn cancelled_apply() -> Failure {
+    Failure::Core(CoreError::new(
+        ErrorKind::Cancelled,
+        "the apply was aborted (its AbortSignal fired): the writes it had started are \
+         recorded, the changes it had not started stay approved",
+    ))
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

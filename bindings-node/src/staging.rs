@@ -2,7 +2,9 @@
 //! functions of the core, through the JSON shapes of `tests/vectors/*.json`.
 use crate::convert::Input;
 use crate::errors::{guard, invalid, Json, Outcome, Settled};
-use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, Unknown, ValidateNapiValue};
+use napi::bindgen_prelude::{
+    External, FromNapiValue, ToNapiValue, TypeName, Unknown, ValidateNapiValue,
+};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 use shopify_sync::model::{Collection, Gid};
@@ -145,6 +147,225 @@ pub fn compute_statuses(env: Env, inputs: Unknown<'_>) -> Settled<StatusesOut> {
         let inputs = read_array::<StatusInput>(&env, inputs, "status input")?;
         Ok(StatusesOut(status::compute_statuses(&inputs)))
     })
+}
+
+/// The fast path of `computeStatus` (the package's `index.js` calls it): the input as
+/// its `JSON.stringify` text. Returns `null` when the core refuses the input, for the
+/// caller to take the element-by-element path, whose errors name what is wrong.
+/// Internal.
+#[napi(
+    js_name = "_computeStatusJson",
+    ts_args_type = "json: string",
+    ts_return_type = "SyncStatus | null"
+)]
+pub fn compute_status_json(json: JsonText) -> Settled<Option<StatusOut>> {
+    let json = json.0;
+    guard(|| {
+        Ok(serde_json::from_str::<StatusInput>(&json)
+            .ok()
+            .map(|input| StatusOut(status::compute_status(&input))))
+    })
+}
+
+/// The fast path of `computeStatuses` (the package's `index.js` calls it): the inputs
+/// as the `JSON.stringify` text of the array. Returns the distinct statuses and, per
+/// input, the index of its status in them (`index.js` expands them into one object per
+/// input), or `null` when the core refuses an input (the caller then takes the
+/// element-by-element path, whose error names the index). Internal.
+#[napi(
+    js_name = "_computeStatusesJson",
+    ts_args_type = "json: string",
+    ts_return_type = "{ statuses: SyncStatus[]; index: Uint32Array } | null"
+)]
+pub fn compute_statuses_json(json: JsonText) -> Settled<Option<StatusTable>> {
+    let json = json.0;
+    guard(|| {
+        let Ok(inputs) = serde_json::from_str::<Vec<StatusInput>>(&json) else {
+            return Ok(None);
+        };
+        drop(json);
+        Ok(Some(StatusTable::of(
+            inputs.iter().map(status::compute_status),
+            inputs.len(),
+        )))
+    })
+}
+
+/// Slices of a large batch being computed (`_statusBatch()`).
+pub struct StatusBatch {
+    parts: Vec<std::thread::JoinHandle<Option<Vec<SyncStatus>>>>,
+}
+
+/// The fast path of `computeStatuses` for large batches (the package's `index.js` uses
+/// it): `_statusBatchPush()` the `JSON.stringify` text of consecutive slices of the
+/// inputs, each parsed and computed on a thread of its own while JS serialises the next
+/// slice; then `_statusBatchFinish()` gives what `_computeStatusesJson` gives for the
+/// whole batch. Internal.
+#[napi(
+    js_name = "_statusBatch",
+    ts_return_type = "ExternalObject<'StatusBatch'>"
+)]
+pub fn status_batch() -> External<StatusBatch> {
+    External::new(StatusBatch { parts: Vec::new() })
+}
+
+/// Start on the next slice of a batch: the JSON text of an array of `StatusInput`s.
+/// Internal.
+#[napi(
+    js_name = "_statusBatchPush",
+    ts_args_type = "batch: ExternalObject<'StatusBatch'>, json: string"
+)]
+pub fn status_batch_push(batch: &mut External<StatusBatch>, json: JsonText) {
+    let json = json.0;
+    batch.parts.push(std::thread::spawn(move || {
+        let inputs = serde_json::from_str::<Vec<StatusInput>>(&json).ok()?;
+        drop(json);
+        Some(status::compute_statuses(&inputs))
+    }));
+}
+
+/// The statuses of every slice pushed, in order, as `{ statuses, index }`; `null` when
+/// the core refuses an input. Internal.
+#[napi(
+    js_name = "_statusBatchFinish",
+    ts_args_type = "batch: ExternalObject<'StatusBatch'>",
+    ts_return_type = "{ statuses: SyncStatus[]; index: Uint32Array } | null"
+)]
+pub fn status_batch_finish(batch: &mut External<StatusBatch>) -> Settled<Option<StatusTable>> {
+    let mut all: Vec<Vec<SyncStatus>> = Vec::with_capacity(batch.parts.len());
+    let mut refused = false;
+    for part in batch.parts.drain(..) {
+        match part.join() {
+            Ok(Some(statuses)) => all.push(statuses),
+            Ok(None) => refused = true,
+            Err(panic) => return Settled(Err(crate::errors::panic_failure(panic))),
+        }
+    }
+    if refused {
+        return Settled(Ok(None));
+    }
+    let len = all.iter().map(Vec::len).sum();
+    Settled(Ok(Some(StatusTable::of(all.into_iter().flatten(), len))))
+}
+
+/// A string argument read in one pass (napi-rs' `String` measures the UTF-8 length in a
+/// first pass over the text): the buffer is sized from the UTF-16 length, which bounds
+/// the UTF-8 one (3 bytes per unit at most).
+pub struct JsonText(String);
+
+impl FromNapiValue for JsonText {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        let mut units = 0;
+        napi::check_status!(sys::napi_get_value_string_utf16(
+            env,
+            value,
+            std::ptr::null_mut(),
+            0,
+            &mut units
+        ))?;
+        let capacity = units * 3 + 1;
+        let mut buf: Vec<u8> = Vec::with_capacity(capacity);
+        let mut written = 0;
+        napi::check_status!(sys::napi_get_value_string_utf8(
+            env,
+            value,
+            buf.as_mut_ptr().cast(),
+            capacity,
+            &mut written
+        ))?;
+        // napi wrote `written` bytes (and a NUL after them) of valid UTF-8.
+        buf.set_len(written);
+        Ok(JsonText(String::from_utf8_unchecked(buf)))
+    }
+}
+
+impl TypeName for JsonText {
+    fn type_name() -> &'static str {
+        "string"
+    }
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+
+impl ValidateNapiValue for JsonText {}
+
+/// What makes two statuses equal, hashable (the strings are `&'static`: their addresses
+/// suffice; the same text at two addresses only makes a duplicate entry, never a wrong
+/// one).
+#[derive(PartialEq, Eq, Hash)]
+struct StatusKey(status::SyncState, status::InputFields, usize, usize);
+
+impl StatusKey {
+    fn of(s: &SyncStatus) -> StatusKey {
+        StatusKey(
+            s.state(),
+            s.fields(),
+            s.rule().as_ptr() as usize,
+            s.reason().as_ptr() as usize,
+        )
+    }
+}
+
+/// Distinct statuses and the index of each input's status in them: `{ statuses, index }`
+/// with `index` a `Uint32Array`.
+pub struct StatusTable {
+    distinct: Vec<SyncStatus>,
+    index: Vec<u32>,
+}
+
+impl StatusTable {
+    /// The table of `statuses` (`len` of them).
+    fn of(statuses: impl Iterator<Item = SyncStatus>, len: usize) -> StatusTable {
+        let mut distinct: Vec<SyncStatus> = Vec::new();
+        let mut known: std::collections::HashMap<StatusKey, u32> = std::collections::HashMap::new();
+        let mut index = Vec::with_capacity(len);
+        for s in statuses {
+            let i = *known.entry(StatusKey::of(&s)).or_insert_with(|| {
+                distinct.push(s);
+                distinct.len() as u32 - 1
+            });
+            index.push(i);
+        }
+        StatusTable { distinct, index }
+    }
+}
+
+impl ToNapiValue for StatusTable {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let statuses = StatusesOut::to_napi_value(env, StatusesOut(val.distinct))?;
+        let bytes = val.index.len() * std::mem::size_of::<u32>();
+        let mut data = std::ptr::null_mut();
+        let mut buffer = std::ptr::null_mut();
+        napi::check_status!(sys::napi_create_arraybuffer(
+            env,
+            bytes,
+            &mut data,
+            &mut buffer
+        ))?;
+        if bytes > 0 {
+            std::ptr::copy_nonoverlapping(
+                val.index.as_ptr().cast::<u8>(),
+                data.cast::<u8>(),
+                bytes,
+            );
+        }
+        let mut index = std::ptr::null_mut();
+        napi::check_status!(sys::napi_create_typedarray(
+            env,
+            sys::TypedarrayType::uint32_array,
+            val.index.len(),
+            buffer,
+            0,
+            &mut index
+        ))?;
+        let mut obj = std::ptr::null_mut();
+        napi::check_status!(sys::napi_create_object(env, &mut obj))?;
+        for (name, v) in [(c"statuses", statuses), (c"index", index)] {
+            napi::check_status!(sys::napi_set_named_property(env, obj, name.as_ptr(), v))?;
+        }
+        Ok(obj)
+    }
 }
 
 /// Read a JS array element by element, naming the index of a bad one.

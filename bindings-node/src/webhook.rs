@@ -1,11 +1,15 @@
 //! Webhook verification over the raw body bytes (`express.raw()`'s `Buffer`, never a
 //! parsed or re-serialised body) and the request headers.
-use crate::errors::{guard, invalid, Json, Outcome, Settled};
+use crate::convert::Input;
+use crate::errors::{guard, invalid, to_js_error, Json, Outcome, Settled};
 use napi::bindgen_prelude::{Array, Buffer, FromNapiValue, JsObjectValue, Object, Unknown};
 use napi::{Env, JsValue, ValueType};
 use serde::Serialize;
 use shopify_sync::error::Error;
+use shopify_sync::model::{Collection, Gid, Product};
+use shopify_sync::sync::WebhookQueue as CoreQueue;
 use shopify_sync::webhook::{receive, Verified, WebhookHeaders, WebhookSecrets};
+use std::sync::Arc;
 
 /// The raw body: a `Buffer` or `Uint8Array`; a string is refused (the signature is over
 /// the exact bytes Shopify sent).
@@ -241,4 +245,130 @@ pub fn receive_webhook(
         );
         Ok(Json(out))
     })
+}
+
+/// `new WebhookQueue(secrets, options)`: camelCase keys, unknown keys refused.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueueOptions {
+    shop: Option<String>,
+}
+
+/// What `WebhookQueue.receive()` returns: `verifyWebhook()`'s fields, the entity ids,
+/// and what the queue did (`outcome`).
+#[derive(Serialize)]
+pub struct ReceivedOut {
+    outcome: &'static str,
+    #[serde(flatten)]
+    delivery: VerifiedOut,
+}
+
+/// Verified webhook deliveries waiting to be re-read by `engine.refresh(queue)`: the
+/// dirty set between a web handler and the refresh, deduplicated (`X-Shopify-Event-Id`)
+/// and ordered per entity (`X-Shopify-Triggered-At`: an older delivery than one already
+/// received for the same product is `stale` and marks nothing). A delivery never
+/// becomes data: it only says "this entity changed", and the refresh reads it as
+/// Shopify holds it now. One queue serves one shop; watermarks and the dedup set live
+/// in memory.
+#[napi_derive::napi]
+pub struct WebhookQueue {
+    queue: Arc<CoreQueue>,
+}
+
+impl WebhookQueue {
+    /// The core queue (for `SyncEngine.refresh`).
+    pub fn core(&self) -> &Arc<CoreQueue> {
+        &self.queue
+    }
+}
+
+#[napi_derive::napi]
+impl WebhookQueue {
+    /// A queue verifying with `secrets` (current first; `null` reads
+    /// `SHOPIFY_WEBHOOK_SECRETS`). `options.shop` (`name` or `name.myshopify.com`)
+    /// refuses deliveries whose `X-Shopify-Shop-Domain` is another shop.
+    #[napi_derive::napi(
+        constructor,
+        ts_args_type = "secrets: string[] | null, options?: { shop?: string | null } | null"
+    )]
+    pub fn new(
+        env: Env,
+        secrets: Option<Vec<String>>,
+        options: Option<Input<QueueOptions>>,
+    ) -> napi::Result<WebhookQueue> {
+        let out = guard(|| {
+            let mut queue = CoreQueue::new(self::secrets(secrets)?);
+            let options = match options {
+                Some(o) => o.get("WebhookQueue options")?,
+                None => QueueOptions::default(),
+            };
+            if let Some(shop) = options.shop {
+                queue = queue.for_shop(&shop);
+            }
+            Ok(WebhookQueue {
+                queue: Arc::new(queue),
+            })
+        });
+        out.0.map_err(|f| to_js_error(&env, &f))
+    }
+
+    /// Verify (the HMAC of the raw `body`), deduplicate, order and mark one delivery.
+    /// Returns what `verifyWebhook()` does plus `product_id`, `collection_id` and
+    /// `outcome` (`"marked"`, `"duplicate"`, `"stale"` or `"ignored"`): answer 200 for
+    /// each. Throws `SHOPIFY_AUTH` for a bad signature (answer 401) and
+    /// `SHOPIFY_INVALID_INPUT` for missing headers, an unreadable payload or another
+    /// shop's delivery (answer 400); a refused delivery marks nothing.
+    #[napi_derive::napi(
+        ts_args_type = "headers: Record<string, string | string[] | undefined> | Iterable<[string, string]>, body: Buffer | Uint8Array",
+        ts_return_type = "QueuedWebhook"
+    )]
+    pub fn receive(
+        &self,
+        env: Env,
+        headers: Unknown<'_>,
+        body: Unknown<'_>,
+    ) -> Settled<Json<ReceivedOut>> {
+        guard(|| {
+            let body = self::body(&env, body)?;
+            let received = self
+                .queue
+                .receive(header_pairs(&env, headers)?, &body)
+                .map_err(Error::from)?;
+            let mut delivery = verified_out(&received.webhook.headers, received.webhook.verified);
+            delivery.product_id = Some(received.product_id().map(|g| g.to_string()));
+            delivery.collection_id = Some(received.collection_id().map(|g| g.to_string()));
+            Ok(Json(ReceivedOut {
+                outcome: received.outcome.as_str(),
+                delivery,
+            }))
+        })
+    }
+
+    /// Mark a product dirty by hand (a gid or a numeric id): the next refresh re-reads
+    /// it.
+    #[napi_derive::napi(ts_return_type = "void")]
+    pub fn mark_product(&self, id: String) -> Settled<()> {
+        guard(|| {
+            let id = Gid::<Product>::parse(&id).map_err(|e| invalid("product id", e))?;
+            self.queue.mark_product(id);
+            Ok(())
+        })
+    }
+
+    /// Mark a collection dirty by hand (a gid or a numeric id): the next refresh
+    /// re-reads it and its membership.
+    #[napi_derive::napi(ts_return_type = "void")]
+    pub fn mark_collection(&self, id: String) -> Settled<()> {
+        guard(|| {
+            let id = Gid::<Collection>::parse(&id).map_err(|e| invalid("collection id", e))?;
+            self.queue.mark_collection(id);
+            Ok(())
+        })
+    }
+
+    /// How many entities are dirty, waiting for a refresh.
+    #[napi_derive::napi(getter)]
+    pub fn pending(&self) -> u32 {
+        self.queue.pending().min(u32::MAX as usize) as u32
+    }
 }

@@ -182,3 +182,105 @@ test('the simulator: edit a product out of band, stats, dump, restart from a dum
   await assertCode(() => copy.stats(), 'SHOPIFY_INVALID_INPUT', /stopped/)
   await assertCode(() => Simulator.start({ catalog: dump, products: 3 }), 'SHOPIFY_INVALID_INPUT')
 })
+
+test('membership: add and remove products of a custom collection; a smart one refuses', async () => {
+  const collections = []
+  for await (const c of client.collections()) collections.push(c)
+  const custom = collections.find((c) => c.ruleSet === null)
+  const smart = collections.find((c) => c.ruleSet !== null)
+  const members = async (id) => {
+    const ids = []
+    for await (const p of client.collectionProductIds(id)) ids.push(p)
+    return ids
+  }
+  const before = await members(custom.id)
+  const outsiders = []
+  for await (const p of client.products()) if (!before.includes(p.id)) outsiders.push(p.id)
+  assert.ok(outsiders.length >= 3)
+  const added = outsiders.slice(0, 3)
+  // Gids or numeric ids; adding a member again is harmless.
+  assert.equal(await client.collectionAddProducts(custom.id, [added[0], added[1], added[2].split('/').pop()]), undefined)
+  await client.collectionAddProducts(custom.id, [added[0]])
+  const after = await members(custom.id)
+  assert.equal(after.length, before.length + 3)
+  for (const id of added) assert.ok(after.includes(id), id)
+  await client.collectionRemoveProducts(custom.id, added)
+  assert.deepEqual(new Set(await members(custom.id)), new Set(before))
+  await client.collectionAddProducts(custom.id, []) // nothing to send
+  if (smart) {
+    const e = await assertCode(() => client.collectionAddProducts(smart.id, [added[0]]), 'SHOPIFY_USER_ERRORS')
+    assert.ok(e.userErrors.length > 0)
+  }
+  await assertCode(() => client.collectionAddProducts(custom.id, ['gid://shopify/Collection/1']), 'SHOPIFY_INVALID_INPUT', /productIds \[0\]/)
+  await assertCode(() => client.collectionRemoveProducts('nope', added), 'SHOPIFY_INVALID_INPUT', /collection id/)
+  await assertCode(() => client.collectionAddProducts(custom.id, added, { signal: AbortSignal.abort() }), 'SHOPIFY_CANCELLED')
+})
+
+test('productSet: create by handle, upsert again, replace the variants; bad input refused', async () => {
+  const input = {
+    title: 'Set from Node',
+    handle: 'set-from-node',
+    vendor: 'Node',
+    tags: ['b', 'a'],
+    productOptions: [{ name: 'Size', values: [{ name: 'S' }, { name: 'M' }] }],
+    variants: [
+      { optionValues: [{ optionName: 'Size', name: 'S' }], price: '10.50', sku: 'SFN-S' },
+      { optionValues: [{ optionName: 'Size', name: 'M' }], price: '11.00', sku: 'SFN-M' },
+    ],
+  }
+  const created = await client.productSet(input, { handle: 'set-from-node' })
+  assert.match(created.id, /^gid:\/\/shopify\/Product\/\d+$/)
+  assert.equal(created.title, 'Set from Node')
+  assert.equal(created.handle, 'set-from-node')
+  assert.deepEqual(created.variants.map((v) => [v.sku, v.price]), [['SFN-S', '10.50'], ['SFN-M', '11.00']])
+  // The same identifier upserts: the same product, the list fields replaced.
+  const again = await client.productSet(
+    { ...input, title: 'Set again', variants: [input.variants[1]], productOptions: [{ name: 'Size', values: [{ name: 'M' }] }] },
+    { handle: 'set-from-node' },
+  )
+  assert.equal(again.id, created.id)
+  assert.equal(again.title, 'Set again')
+  assert.deepEqual(again.variants.map((v) => v.sku), ['SFN-M'])
+  assert.equal((await client.product(created.id)).title, 'Set again')
+  // By id.
+  const byId = await client.productSet({ title: 'Set by id' }, { id: created.id })
+  assert.equal(byId.id, created.id)
+  assert.equal(byId.title, 'Set by id')
+  await assertCode(() => client.productSet('not an object'), 'SHOPIFY_INVALID_INPUT', /productSet input/)
+  // The input is sent as given: Shopify refuses an unknown field.
+  await assertCode(() => client.productSet({ noSuchField: 1 }), 'SHOPIFY_GRAPHQL', /noSuchField/)
+  const e = await assertCode(() => client.productSet({ title: 'x' }, { id: 'gid://shopify/Product/1' }), 'SHOPIFY_USER_ERRORS')
+  assert.match(e.userErrors[0].message, /does not exist/)
+  await assertCode(() => client.productSet(input, null, { signal: AbortSignal.abort() }), 'SHOPIFY_CANCELLED')
+})
+
+test('bulkQuery: the JSONL records as an async iterator, the operation once finished', async () => {
+  const query = '{ products { edges { node { id title variants { edges { node { id sku } } } } } } }'
+  const run = client.bulkQuery(query)
+  assert.equal(run.operation, null)
+  const records = []
+  for await (const r of run) records.push(r)
+  const products = records.filter((r) => r.__parentId === undefined)
+  const variants = records.filter((r) => r.__parentId !== undefined)
+  assert.equal(products.length, await client.productsCount())
+  assert.ok(variants.length >= products.length)
+  const ids = new Set(products.map((p) => p.id))
+  for (const v of variants) {
+    assert.match(v.id, /^gid:\/\/shopify\/ProductVariant\//)
+    assert.ok(ids.has(v.__parentId), v.__parentId)
+  }
+  const op = run.operation
+  assert.equal(op.status, 'COMPLETED')
+  assert.equal(op.objectCount, records.length)
+  assert.match(op.id, /^gid:\/\/shopify\/BulkOperation\//)
+  // break closes the download; an aborted signal ends the run with SHOPIFY_CANCELLED.
+  for await (const _ of client.bulkQuery(query, { groupObjects: true })) break
+  await assertCode(async () => {
+    for await (const _ of client.bulkQuery(query, { signal: AbortSignal.abort() }));
+  }, 'SHOPIFY_CANCELLED')
+  const refused = await assertCode(async () => {
+    for await (const _ of client.bulkQuery('{ shop }'));
+  }, 'SHOPIFY_USER_ERRORS', /bulkOperationRunQuery/)
+  assert.ok(refused.userErrors.length > 0)
+  await assertCode(() => client.bulkQuery(query, { timeoutMs: -1 }), 'SHOPIFY_INVALID_INPUT', /timeoutMs/)
+})

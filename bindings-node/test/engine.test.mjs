@@ -148,3 +148,84 @@ test('engine: bad input is SHOPIFY_INVALID_INPUT; an aborted pull is SHOPIFY_CAN
     await sim.stop()
   }
 })
+
+test('an aborted apply is graceful: running writes are recorded, the rest stays approved', async () => {
+  // One write per job: the abort comes while most jobs are still queued.
+  const { sim, client } = await setup({ products: 30 })
+  try {
+    const store = ChangeStore.memory()
+    const engine = new SyncEngine(client, store, { guardBatch: 1 })
+    await engine.pull()
+    const local = await localRecords(client)
+    const mask = ['title']
+    assert.equal(await engine.baseline({ products: local }, { mask }), 30)
+    for (const [i, r] of local.entries()) r.snapshot.title = `Aborted apply ${i}`
+    const plan = await engine.plan({ products: local }, { mask })
+    assert.equal(plan.changes.length, 30)
+    await store.approve({ plan_id: plan.id }, { actor: 'ana' })
+
+    const controller = new AbortController()
+    const events = []
+    const e = await assertCode(
+      () =>
+        engine.apply(
+          { plan_id: plan.id },
+          {
+            signal: controller.signal,
+            onEvent: (ev) => {
+              events.push(ev)
+              if (ev.type === 'job_succeeded') controller.abort()
+            },
+          },
+        ),
+      'SHOPIFY_CANCELLED',
+      /writes it had started are recorded/,
+    )
+    assert.equal(e.retryable, false)
+    // The promise settled after the executor finished: its last event came first.
+    assert.ok(events.some((ev) => ev.type === 'job_succeeded'))
+    assert.ok(['cancelled', 'finished'].includes(events.at(-1).type), events.at(-1).type)
+    const states = (await store.changes({ plan_id: plan.id })).map((c) => c.state)
+    const count = (s) => states.filter((x) => x === s).length
+    assert.equal(count('applying'), 0, 'no change is left applying')
+    assert.equal(count('applied') + count('approved'), 30, states.join(','))
+    assert.ok(count('applied') >= 1)
+    assert.ok(count('approved') >= 1, 'the abort stopped the apply midway')
+    // Shopify has exactly the applied titles.
+    for (const c of await store.changes({ plan_id: plan.id })) {
+      const title = (await client.product(c.target.shopify_id)).title
+      assert.equal(title.startsWith('Aborted apply'), c.state === 'applied', `${c.target.shopify_id}: ${title}`)
+    }
+    // A later apply finishes the job; an already aborted signal starts nothing.
+    await assertCode(() => engine.apply(null, { signal: AbortSignal.abort() }), 'SHOPIFY_CANCELLED')
+    assert.equal(count('approved'), (await store.changes({ states: ['approved'] })).length)
+    const rest = await engine.apply({ plan_id: plan.id })
+    assert.equal(rest.applied, count('approved'))
+    assert.deepEqual(new Set((await store.changes({ plan_id: plan.id })).map((c) => c.state)), new Set(['applied']))
+  } finally {
+    await sim.stop()
+  }
+})
+
+test('applyEvents with an aborted signal: report() rejects once the running writes are recorded', async () => {
+  const { sim, client } = await setup({ products: 20 })
+  try {
+    const store = ChangeStore.memory()
+    const engine = new SyncEngine(client, store, { guardBatch: 1 })
+    await engine.pull()
+    const local = await localRecords(client)
+    await engine.baseline({ products: local }, { mask: ['vendor'] })
+    for (const r of local) r.snapshot.vendor = 'Aborted vendor'
+    const plan = await engine.plan({ products: local }, { mask: ['vendor'] })
+    await store.approve(null, { actor: 'bo' })
+    const controller = new AbortController()
+    const run = engine.applyEvents({ plan_id: plan.id }, { signal: controller.signal })
+    for await (const ev of run) if (ev.type === 'job_succeeded') controller.abort()
+    await assertCode(() => run.report(), 'SHOPIFY_CANCELLED')
+    const states = (await store.changes({ plan_id: plan.id })).map((c) => c.state)
+    assert.ok(!states.includes('applying'))
+    assert.equal(states.filter((s) => s === 'applied' || s === 'approved').length, plan.changes.length)
+  } finally {
+    await sim.stop()
+  }
+})

@@ -24,6 +24,44 @@ test('status.json: computeStatuses gives the same answers in order', () => {
   assert.deepEqual(sync.computeStatuses([]), [])
 })
 
+test('status.json: the fast path (JSON text in, a status table out) equals the element-by-element one', async () => {
+  const { createRequire } = await import('node:module')
+  const native = createRequire(import.meta.url)('../native.js')
+  const inputs = status.cases.map((c) => c.input)
+  const fast = sync.computeStatuses(inputs)
+  const slow = native.computeStatuses(inputs)
+  // The very same JSON text: keys in the vector's order, values alike.
+  assert.equal(JSON.stringify(fast), JSON.stringify(slow))
+  assert.equal(JSON.stringify(fast), JSON.stringify(status.cases.map((c) => c.expected)))
+  for (const c of status.cases) assert.equal(JSON.stringify(sync.computeStatus(c.input)), JSON.stringify(c.expected), c.name)
+  // One plain object per input, never shared: editing one leaves the others alone.
+  const same = sync.computeStatuses([{}, {}])
+  assert.deepEqual(same[0], same[1])
+  assert.notEqual(same[0], same[1])
+  assert.notEqual(same[0].fields, same[1].fields)
+  same[0].fields.push('x')
+  assert.deepEqual(same[1], sync.computeStatus({}))
+  const table = native._computeStatusesJson(JSON.stringify([{}, {}, { shopify_id: '1' }]))
+  assert.equal(table.statuses.length, 2)
+  assert.deepEqual([...table.index], [0, 0, 1])
+  assert.equal(native._computeStatusesJson('[{"nope": 1}]'), null)
+  assert.equal(native._computeStatusJson('{"nope": 1}'), null)
+})
+
+test('status.json: a large batch (computed in slices on threads) gives the same answers in order', async () => {
+  const n = 140_000 // three slices
+  const inputs = Array.from({ length: n }, (_, i) => status.cases[i % status.cases.length].input)
+  const out = sync.computeStatuses(inputs)
+  assert.equal(out.length, n)
+  for (let i = 0; i < n; i += 997) assert.deepEqual(out[i], status.cases[i % status.cases.length].expected, String(i))
+  assert.deepEqual(out.at(-1), status.cases[(n - 1) % status.cases.length].expected)
+  // A refused input in a later slice: the error names its index.
+  inputs[131_073] = { shopify_id: 'gid://shopify/Collection/1' }
+  await assertCode(() => sync.computeStatuses(inputs), 'SHOPIFY_INVALID_INPUT', /\[131073\]/)
+  // Not JSON data: the element-by-element path says what.
+  await assertCode(() => sync.computeStatuses([{ shopify_id: 1n << 70n }]), 'SHOPIFY_INVALID_INPUT', /BigInt/)
+})
+
 test('status input: unknown keys and bad values are SHOPIFY_INVALID_INPUT', async () => {
   await assertCode(() => sync.computeStatus({ no_such_key: 1 }), 'SHOPIFY_INVALID_INPUT', /status input/)
   await assertCode(() => sync.computeStatus({ local_fingerprint: 'v2:abc' }), 'SHOPIFY_INVALID_INPUT')
