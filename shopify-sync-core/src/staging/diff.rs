@@ -676,7 +676,7 @@ fn variant_value(v: &VariantSnapshot, mask: FieldMask) -> Value {
 }
 
 /// The key that names a variant in a path (see the [module docs](self)).
-fn variant_key(v: &VariantSnapshot, position: usize, new: bool) -> String {
+pub(crate) fn variant_key(v: &VariantSnapshot, position: usize, new: bool) -> String {
     if let Some(id) = v.id {
         return id.to_string();
     }

@@ -44,7 +44,7 @@
 //! [reconciled](SyncEngine::reconcile) by the same guard: already written means applied,
 //! not written means written now, moved means stale. Run one apply per store at a time.
 
-use super::read::{self, RemoteProduct};
+use super::read;
 use super::{CreateIdentifier, SyncEngine, WriteMode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::executor::{job_fn, Effect, Event, Executor, Priority, RetryPolicy};
@@ -213,8 +213,11 @@ enum Verdict {
 struct Run {
     engine: SyncEngine,
     masks: HashMap<PlanId, FieldMask>,
-    /// Changes settled (true) by this run, and whether this run is reconciling.
+    /// Whether this run settles changes left `applying` (after a crash).
     reconciling: bool,
+    /// Products created by earlier runs, by local id (from the base snapshots; read
+    /// on first need).
+    base_products: tokio::sync::OnceCell<HashMap<String, Gid<Product>>>,
     tally: Mutex<Tally>,
 }
 
@@ -323,7 +326,7 @@ impl SyncEngine {
                     }
                 })
                 .with_priority(Priority(priority))
-                .with_retry(retry_reads());
+                .with_retry(RetryPolicy::default());
                 phase_one.extend(submit(&executor, job, &cancel).await?);
             }
             wait_for(&executor, &phase_one).await;
@@ -415,6 +418,7 @@ impl SyncEngine {
             engine: self.clone(),
             masks,
             reconciling,
+            base_products: tokio::sync::OnceCell::new(),
             tally: Mutex::new(Tally::default()),
         })
     }
@@ -502,10 +506,6 @@ struct Update {
     write: Vec<Change>,
     desired: ProductSnapshot,
     input: Value,
-}
-
-fn retry_reads() -> RetryPolicy {
-    RetryPolicy::default()
 }
 
 /// Aborts a task when dropped.
@@ -608,36 +608,15 @@ async fn submit<J: crate::executor::Job>(
     }
 }
 
-/// Wait until every job in `ids` ended (succeeded, failed or cancelled).
+/// Wait until every job submitted so far ended (succeeded, failed or cancelled): at
+/// this point only the entity jobs have been submitted.
 async fn wait_for(executor: &Executor, ids: &[crate::executor::JobId]) {
-    use futures::StreamExt;
-    let mut waiting: BTreeSet<u64> = ids.iter().map(|id| id.get()).collect();
-    if waiting.is_empty() {
-        return;
-    }
-    let mut events = executor.subscribe();
-    // Jobs that ended before the subscription are in the progress counts.
     loop {
         let p = executor.progress();
         if p.done() + p.failed() + p.cancelled() >= ids.len() as u64 {
             return;
         }
-        match tokio::time::timeout(Duration::from_millis(200), events.next()).await {
-            Ok(Some(e)) => {
-                let ended = matches!(
-                    e.type_name(),
-                    "job_succeeded" | "job_failed" | "job_cancelled"
-                );
-                if let (true, Some(id)) = (ended, e.kind().job_id()) {
-                    waiting.remove(&id.get());
-                }
-                if waiting.is_empty() || e.type_name() == "finished" {
-                    return;
-                }
-            }
-            Ok(None) => return,
-            Err(_) => {}
-        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -738,7 +717,7 @@ impl Run {
             .collect();
         let versions = read::versions(client, &ids).await?;
         // Products whose updatedAt moved past the stored snapshot are read whole.
-        let mut current: HashMap<String, RemoteState> = HashMap::new();
+        let mut current: HashMap<String, Snapshot> = HashMap::new();
         let mut to_read: Vec<Gid<Product>> = Vec::new();
         for id in &ids {
             let Some(version) = versions.get(id) else {
@@ -747,29 +726,22 @@ impl Run {
             let stored = self.engine.store.snapshot(SnapshotSide::Remote, id).await?;
             match stored {
                 Some(s) if s.updated_at.is_some() && s.updated_at == *version => {
-                    current.insert(id.clone(), RemoteState::from_stored(s));
+                    current.insert(id.clone(), s.snapshot);
                 }
                 _ => match Gid::<Product>::parse(id) {
                     Ok(gid) => to_read.push(gid),
                     Err(_) => {
                         let gid = Gid::<Collection>::parse(id)?;
                         for c in read::collections(client, &[gid]).await? {
-                            current.insert(
-                                id.clone(),
-                                RemoteState {
-                                    updated_at: c.updated_at,
-                                    snapshot: Snapshot::Collection(
-                                        CollectionSnapshot::from_collection(&c),
-                                    ),
-                                },
-                            );
+                            let snapshot = CollectionSnapshot::from_collection(&c);
+                            current.insert(id.clone(), Snapshot::Collection(snapshot));
                         }
                     }
                 },
             }
         }
         for p in read::products(client, &to_read).await? {
-            current.insert(p.id.to_string(), RemoteState::from_product(p));
+            current.insert(p.id.to_string(), Snapshot::Product(p.snapshot));
         }
         for unit in batch {
             let changes = self.begin(unit).await;
@@ -805,7 +777,7 @@ impl Run {
         &self,
         unit: &Unit,
         changes: &[Change],
-        now: Option<&RemoteState>,
+        now: Option<&Snapshot>,
         exists: bool,
     ) -> Result<()> {
         let client = &self.engine.client;
@@ -813,14 +785,13 @@ impl Run {
             return self.create_product(create).await;
         }
         let gid: Gid<Product> = Gid::parse(unit.gid().unwrap_or_default())?;
-        let current = match now.map(|n| &n.snapshot) {
+        let current = match now {
             Some(Snapshot::Product(p)) => Some(p),
             _ => None,
         };
         if let Some(delete) = changes.iter().find(|c| c.operation == Operation::Delete) {
             let Some(current) = current.filter(|_| exists) else {
-                self.forget(SnapshotSide::Remote, &gid.to_string(), true)
-                    .await?;
+                self.forget(&gid.to_string()).await?;
                 return self.finish(delete, ApplyResult::applied(None)).await;
             };
             let mask = self.mask(delete);
@@ -840,8 +811,7 @@ impl Run {
                     .await;
             }
             client.product_delete(gid).await?;
-            self.forget(SnapshotSide::Remote, &gid.to_string(), true)
-                .await?;
+            self.forget(&gid.to_string()).await?;
             return self.finish(delete, ApplyResult::applied(None)).await;
         }
         let Some(current) = current.filter(|_| exists) else {
@@ -1149,7 +1119,7 @@ impl Run {
                         .iter()
                         .enumerate()
                         .find(|(_, d)| d.option_values == snap.option_values)
-                        .map(|(i, d)| variant_key_of(d, i))?;
+                        .map(|(i, d)| crate::staging::diff::variant_key(d, i, true))?;
                     Some(crate::staging::VariantIdMapping { key, id: v.id })
                 })
                 .collect(),
@@ -1224,7 +1194,7 @@ impl Run {
         &self,
         unit: &Unit,
         changes: &[Change],
-        now: Option<&RemoteState>,
+        now: Option<&Snapshot>,
         exists: bool,
     ) -> Result<()> {
         let client = &self.engine.client;
@@ -1252,12 +1222,11 @@ impl Run {
             return self.finish(create, ApplyResult::applied(Some(ids))).await;
         }
         let gid: Gid<Collection> = Gid::parse(unit.gid().unwrap_or_default())?;
-        let current = match now.map(|n| &n.snapshot) {
+        let current = match now {
             Some(Snapshot::Collection(c)) if exists => c,
             _ => {
                 if let Some(delete) = changes.iter().find(|c| c.operation == Operation::Delete) {
-                    self.forget(SnapshotSide::Remote, &gid.to_string(), true)
-                        .await?;
+                    self.forget(&gid.to_string()).await?;
                     return self.finish(delete, ApplyResult::applied(None)).await;
                 }
                 let stale =
@@ -1275,8 +1244,7 @@ impl Run {
         }
         if let Some(delete) = write.iter().find(|c| c.operation == Operation::Delete) {
             client.collection_delete(gid).await?;
-            self.forget(SnapshotSide::Remote, &gid.to_string(), true)
-                .await?;
+            self.forget(&gid.to_string()).await?;
             return self.finish(delete, ApplyResult::applied(None)).await;
         }
         if write.is_empty() {
@@ -1395,12 +1363,20 @@ impl Run {
         if let Some(gid) = lock(&self.tally).new_products.get(local) {
             return Ok(Some(*gid));
         }
-        for (key, s) in self.engine.store.snapshots(SnapshotSide::Base).await? {
-            if s.local_id.as_deref() == Some(local) && matches!(s.snapshot, Snapshot::Product(_)) {
-                return Gid::parse(&key).map(Some);
-            }
-        }
-        Ok(None)
+        // Read once per run, not once per change: the base side can be large.
+        let known = self
+            .base_products
+            .get_or_try_init(|| async {
+                let mut known = HashMap::new();
+                for (key, s) in self.engine.store.snapshots(SnapshotSide::Base).await? {
+                    if let (Some(local), Snapshot::Product(_)) = (s.local_id, &s.snapshot) {
+                        known.insert(local, Gid::parse(&key)?);
+                    }
+                }
+                Ok::<_, Error>(known)
+            })
+            .await?;
+        Ok(known.get(local).copied())
     }
 
     /// Store the new remote and base snapshots of an entity.
@@ -1428,37 +1404,16 @@ impl Run {
         self.engine.store.write_snapshots(&batch).await
     }
 
-    /// Drop an entity's snapshots (deleted on Shopify).
-    async fn forget(&self, side: SnapshotSide, key: &str, both: bool) -> Result<()> {
-        let mut batch = SnapshotBatch::default();
-        batch.delete.push((side, key.to_owned()));
-        if both {
-            batch.delete.push((SnapshotSide::Base, key.to_owned()));
-        }
+    /// Drop an entity's remote and base snapshots (deleted on Shopify).
+    async fn forget(&self, key: &str) -> Result<()> {
+        let batch = SnapshotBatch {
+            delete: vec![
+                (SnapshotSide::Remote, key.to_owned()),
+                (SnapshotSide::Base, key.to_owned()),
+            ],
+            ..SnapshotBatch::default()
+        };
         self.engine.store.write_snapshots(&batch).await
-    }
-}
-
-/// Shopify's current state of one target.
-struct RemoteState {
-    #[allow(dead_code)]
-    updated_at: Option<DateTime<Utc>>,
-    snapshot: Snapshot,
-}
-
-impl RemoteState {
-    fn from_stored(s: StoredSnapshot) -> RemoteState {
-        RemoteState {
-            updated_at: s.updated_at,
-            snapshot: s.snapshot,
-        }
-    }
-
-    fn from_product(p: RemoteProduct) -> RemoteState {
-        RemoteState {
-            updated_at: p.updated_at,
-            snapshot: Snapshot::Product(p.snapshot),
-        }
     }
 }
 
@@ -1526,23 +1481,6 @@ fn describe(e: &Error) -> String {
         s.push_str(" (reconcile by pulling: the write may have happened)");
     }
     s
-}
-
-/// Key of a created product's variant as the plan's paths name it.
-fn variant_key_of(v: &crate::staging::VariantSnapshot, i: usize) -> String {
-    if !v.option_values.is_empty() {
-        let mut pairs: Vec<_> = v.option_values.iter().collect();
-        pairs.sort_by(|a, b| (&a.name, &a.value).cmp(&(&b.name, &b.value)));
-        let text: Vec<String> = pairs
-            .iter()
-            .map(|o| format!("{}={}", o.name, o.value))
-            .collect();
-        return format!("options:{}", text.join("/"));
-    }
-    match v.sku.as_deref().filter(|s| !s.is_empty()) {
-        Some(sku) => format!("sku:{sku}"),
-        None => format!("new:{i}"),
-    }
 }
 
 /// Give base variants without an id the id of the remote variant with the same options.
