@@ -8,14 +8,11 @@ mod support;
 use support::*;
 
 use futures::TryStreamExt;
-use serde_json::json;
 use shopify_sync::client::config::ClientConfig;
 use shopify_sync::client::ShopifyClient;
 use shopify_sync::model::Product;
 use shopify_sync::staging::store::{ChangeStore, SqliteStore};
-use shopify_sync::staging::{
-    ChangeFilter, ChangeState, FieldMask, ProductSnapshot, Record, Review,
-};
+use shopify_sync::staging::{ChangeFilter, ChangeState, FieldMask, Review};
 use shopify_sync::sync::{PullMode, SyncEngine};
 use shopify_sync_sim::SimConfig;
 use std::process::{Command, Stdio};
@@ -71,38 +68,12 @@ async fn killed_applies_resume_and_reach_the_plans_intent() {
         },
     )
     .await;
-    let dir = std::env::temp_dir().join(format!("shopify-sync-apply-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("store.db");
+    let db = temp_db("apply-crash");
     let c = client(&sim.endpoint(), sim.shop(), sim.access_token());
     let store: Arc<dyn ChangeStore> = Arc::new(SqliteStore::open(&db).unwrap());
     let engine = SyncEngine::new(c.clone(), store.clone());
-    engine.pull(PullMode::Paginated).await.unwrap();
-
-    let mut local = local_from_remote(store.as_ref()).await;
-    engine
-        .baseline(&catalog(&local), FieldMask::ALL)
-        .await
-        .unwrap();
-    let keys: Vec<String> = local.keys().cloned().collect();
-    for k in &keys[..70] {
-        let r = local.get_mut(k).unwrap();
-        r.snapshot.title = format!("{} (crash-proof)", r.snapshot.title);
-    }
-    for k in &keys[70..100] {
-        for v in &mut local.get_mut(k).unwrap().snapshot.variants {
-            v.price = Some("42.00".parse().unwrap());
-        }
-    }
-    for n in 0..10 {
-        let p: ProductSnapshot = serde_json::from_value(json!({
-            "title": format!("Crash-proof {n}"), "handle": format!("crash-proof-{n}"),
-            "variants": [{"price": "3.00", "sku": format!("CP-{n}")}]
-        }))
-        .unwrap();
-        local.insert(format!("NEW-{n}"), Record::new_local(format!("NEW-{n}"), p));
-    }
+    let mut local = adopt(&engine, store.as_ref()).await;
+    edit(&mut local, 0..70, 70..100, "42.00", 10, "crash-proof");
     let plan = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
     store
         .approve(&ChangeFilter::default().plan(&plan.id), &Review::now("ana"))

@@ -6,14 +6,11 @@ mod support;
 use support::*;
 
 use futures::TryStreamExt;
-use serde_json::json;
 use shopify_sync::client::ShopifyClient;
 use shopify_sync::model::{Gid, Product};
 use shopify_sync::staging::store::{ChangeStore, SqliteStore};
-use shopify_sync::staging::{
-    ChangeFilter, ChangeState, FieldMask, Operation, ProductSnapshot, Record, Review,
-};
-use shopify_sync::sync::{PullMode, SyncEngine};
+use shopify_sync::staging::{ChangeFilter, ChangeState, FieldMask, Operation, Review};
+use shopify_sync::sync::SyncEngine;
 use shopify_sync_sim::SimConfig;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -39,33 +36,10 @@ async fn run(seed: u64) -> usize {
     let store: Arc<dyn ChangeStore> =
         Arc::new(SqliteStore::open(temp_db(&seed.to_string())).unwrap());
     let engine = SyncEngine::new(c.clone(), store.clone());
-    engine.pull(PullMode::Paginated).await.unwrap();
-
-    let mut local = local_from_remote(store.as_ref()).await;
-    engine
-        .baseline(&catalog(&local), FieldMask::ALL)
-        .await
-        .unwrap();
-
+    let mut local = adopt(&engine, store.as_ref()).await;
     // 60 titles, 30 prices, 8 creates, 10 membership adds.
+    edit(&mut local, 0..60, 60..90, "77.70", 8, "fault-proof");
     let keys: Vec<String> = local.keys().cloned().collect();
-    for k in &keys[..60] {
-        let r = local.get_mut(k).unwrap();
-        r.snapshot.title = format!("{} (edited)", r.snapshot.title);
-    }
-    for k in &keys[60..90] {
-        for v in &mut local.get_mut(k).unwrap().snapshot.variants {
-            v.price = Some("77.70".parse().unwrap());
-        }
-    }
-    for n in 0..8 {
-        let p: ProductSnapshot = serde_json::from_value(json!({
-            "title": format!("Fault-proof {n}"), "handle": format!("fault-proof-{n}"),
-            "variants": [{"price": "5.00", "sku": format!("FP-{n}")}]
-        }))
-        .unwrap();
-        local.insert(format!("NEW-{n}"), Record::new_local(format!("NEW-{n}"), p));
-    }
     let custom = c
         .collections(None)
         .try_collect::<Vec<_>>()

@@ -6,11 +6,12 @@ use shopify_sync::client::config::ClientConfig;
 use shopify_sync::client::ShopifyClient;
 use shopify_sync::model::{Gid, Product};
 use shopify_sync::staging::store::{ChangeStore, SnapshotSide};
-use shopify_sync::staging::{ProductSnapshot, Record, Snapshot};
-use shopify_sync::sync::LocalCatalog;
+use shopify_sync::staging::{FieldMask, ProductSnapshot, Record, Snapshot};
+use shopify_sync::sync::{LocalCatalog, PullMode, SyncEngine};
 use shopify_sync_sim::catalog::CatalogSpec;
 use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -77,5 +78,48 @@ pub fn catalog(local: &Local) -> LocalCatalog {
     LocalCatalog {
         products: local.values().cloned().collect(),
         ..LocalCatalog::default()
+    }
+}
+
+/// Pull the store, read the merchant's table as it is after adoption, and record it as
+/// the base.
+pub async fn adopt(engine: &SyncEngine, store: &dyn ChangeStore) -> Local {
+    engine.pull(PullMode::Paginated).await.expect("a pull");
+    let local = local_from_remote(store).await;
+    engine
+        .baseline(&catalog(&local), FieldMask::ALL)
+        .await
+        .expect("a baseline");
+    local
+}
+
+/// Local edits: ` (<name>)` after the titles of the products at `titles` (in key
+/// order), `price` on every variant of those at `prices`, and `creates` new products
+/// `NEW-<n>` with the handle `<name>-<n>`.
+pub fn edit(
+    local: &mut Local,
+    titles: Range<usize>,
+    prices: Range<usize>,
+    price: &str,
+    creates: usize,
+    name: &str,
+) {
+    let keys: Vec<String> = local.keys().cloned().collect();
+    for k in &keys[titles] {
+        let r = local.get_mut(k).expect("a product");
+        r.snapshot.title = format!("{} ({name})", r.snapshot.title);
+    }
+    for k in &keys[prices] {
+        for v in &mut local.get_mut(k).expect("a product").snapshot.variants {
+            v.price = Some(price.parse().expect("a price"));
+        }
+    }
+    for n in 0..creates {
+        let p: ProductSnapshot = serde_json::from_value(serde_json::json!({
+            "title": format!("{name} {n}"), "handle": format!("{name}-{n}"),
+            "variants": [{"price": "5.00", "sku": format!("{name}-{n}")}]
+        }))
+        .expect("a snapshot");
+        local.insert(format!("NEW-{n}"), Record::new_local(format!("NEW-{n}"), p));
     }
 }
