@@ -1040,7 +1040,7 @@ fn is_busy(e: &UserError) -> bool {
     )
 }
 
-fn user_errors_error(field: &str, errors: Vec<UserError>) -> Error {
+pub(crate) fn user_errors_error(field: &str, errors: Vec<UserError>) -> Error {
     let summary: Vec<String> = errors
         .iter()
         .map(|e| match &e.field {

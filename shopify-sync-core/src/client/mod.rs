@@ -43,6 +43,7 @@ use apollo_compiler::ExecutableDocument;
 use config::ClientConfig;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -89,7 +90,6 @@ pub struct ShopifyClient {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     config: ClientConfig,
     url: reqwest::Url,
@@ -98,6 +98,17 @@ struct Inner {
     bucket: Arc<CostBucket>,
     documents: Mutex<HashMap<String, Arc<Prepared>>>,
     learned: Mutex<HashMap<u64, u32>>,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner")
+            .field("config", &self.config)
+            .field("url", &self.url.as_str())
+            .field("schema", &self.schema)
+            .field("bucket", &self.bucket)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What to do after an attempt.
@@ -178,6 +189,24 @@ impl ShopifyClient {
     pub fn requested_cost(&self, document: &str, variables: &Value) -> Result<u32> {
         let prepared = self.prepare(document)?;
         self.cost_of(document, &prepared, variables)
+    }
+
+    /// [`ShopifyClient::requested_cost`], refused (kind `cost_exceeded`) when it is over
+    /// Shopify's single-query limit: what a request would cost, checked as sending it
+    /// would check it.
+    pub fn checked_cost(&self, document: &str, variables: &Value) -> Result<u32> {
+        self.within_limit(self.requested_cost(document, variables)?)
+    }
+
+    fn within_limit(&self, cost: u32) -> Result<u32> {
+        let limit = self.inner.config.throttle.max_query_cost;
+        if cost > limit {
+            return Err(Error::new(
+                ErrorKind::CostExceeded,
+                format!("the document's requested cost is {cost}, over Shopify's single-query limit of {limit}: request fewer items per page, or use a bulk operation"),
+            ));
+        }
+        Ok(cost)
     }
 
     fn cost_of(&self, document: &str, prepared: &Prepared, variables: &Value) -> Result<u32> {
@@ -291,14 +320,7 @@ impl ShopifyClient {
             ));
         }
         let prepared = self.prepare(document)?;
-        let cost = self.cost_of(document, &prepared, &variables)?;
-        let limit = self.inner.config.throttle.max_query_cost;
-        if cost > limit {
-            return Err(Error::new(
-                ErrorKind::CostExceeded,
-                format!("the document's requested cost is {cost}, over Shopify's single-query limit of {limit}: request fewer items per page, or use a bulk operation"),
-            ));
-        }
+        let cost = self.within_limit(self.cost_of(document, &prepared, &variables)?)?;
         let idempotent = Self::idempotent(&prepared, &variables, &options);
         let mut body = json!({"query": document, "variables": variables});
         if let Some(name) = &prepared.operation_name {

@@ -18,6 +18,9 @@
 //! 4. [`refresh`](SyncEngine::refresh): a verified webhook marks an entity dirty and
 //!    re-reads it through GraphQL.
 //!
+//! Beside them, [`requests`] runs your own GraphQL documents through the same executor
+//! and shared budget.
+//!
 //! What it owns: the order of those steps, the checkpoints, the mapping from changes to
 //! mutations, and the journal's recovery ([`reconcile`](SyncEngine::reconcile)). What it
 //! must not own: HTTP and throttling (the client's), diff and state rules (staging's),
@@ -50,6 +53,7 @@ mod plan;
 pub mod pull;
 mod read;
 pub mod refresh;
+pub mod requests;
 mod status;
 
 pub use apply::{ApplyOptions, ApplyReport, CancelApply};

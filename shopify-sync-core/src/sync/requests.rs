@@ -1,0 +1,195 @@
+//! Your own GraphQL documents as executor jobs: the same priority queue, worker pool,
+//! shared cost budget, retries, cancellation and events as the engine's writes, for the
+//! requests the engine does not make (metafields, inventory, anything the Admin API has).
+//!
+//! A [`GraphqlJob`] is validated and costed when it is built, so a bad document fails
+//! before it is queued. It succeeds with the response stored in its [`GraphqlResults`]
+//! under its job id; a payload with `userErrors` fails the job (kind `user_errors`, not
+//! retried: Shopify refused it). Mutations keep the client's rule: one whose outcome is
+//! unknown is retried only when it is idempotent, otherwise the job fails with effect
+//! `unknown` (read the remote state before running it again).
+//!
+//! ```no_run
+//! # async fn demo() -> shopify_sync::error::Result<()> {
+//! use serde_json::json;
+//! use shopify_sync::client::ShopifyClient;
+//! use shopify_sync::executor::{Executor, Priority};
+//! use shopify_sync::sync::requests::{GraphqlJob, GraphqlResults};
+//!
+//! const TAGS: &str = "mutation T($id: ID!, $tags: [String!]!) { tagsAdd(id: $id, tags: $tags) { userErrors { message } } }";
+//! let client = ShopifyClient::from_env()?;
+//! let results = GraphqlResults::default();
+//! let executor = Executor::for_client(&client).start()?;
+//! let mut ids = vec![];
+//! for n in 1..=3 {
+//!     let vars = json!({"id": format!("gid://shopify/Product/{n}"), "tags": ["sale"]});
+//!     let job = GraphqlJob::new(&client, TAGS, vars, &results)?.priority(Priority::HIGH);
+//!     ids.push(executor.submit(job).await?.id());
+//! }
+//! let report = executor.finish().await?;
+//! println!("{} tagged, {} failed", results.len(), report.failed().len());
+//! # Ok(()) }
+//! ```
+
+use crate::client::bulk::user_errors_error;
+use crate::client::{GraphqlResponse, ShopifyClient};
+use crate::error::{Result, UserError};
+use crate::executor::{Job, JobContext, JobId, Priority, RetryPolicy};
+use futures::future::BoxFuture;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Where [`GraphqlJob`]s leave their responses, by job id. Cheap to clone (shared).
+#[derive(Debug, Clone, Default)]
+pub struct GraphqlResults(Arc<Mutex<BTreeMap<JobId, GraphqlResponse>>>);
+
+impl GraphqlResults {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<JobId, GraphqlResponse>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Take the response of a succeeded job (`None`: not succeeded, or taken already).
+    pub fn take(&self, id: JobId) -> Option<GraphqlResponse> {
+        self.lock().remove(&id)
+    }
+
+    /// Take every response stored so far, in job id order.
+    pub fn take_all(&self) -> BTreeMap<JobId, GraphqlResponse> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// How many responses are stored.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+}
+
+/// One GraphQL document with its variables, run by the executor (see the module doc).
+#[derive(Debug)]
+pub struct GraphqlJob {
+    client: ShopifyClient,
+    document: Arc<str>,
+    variables: Value,
+    cost: u32,
+    priority: Priority,
+    key: Option<String>,
+    retry: Option<RetryPolicy>,
+    results: GraphqlResults,
+}
+
+impl GraphqlJob {
+    /// A job sending `document` with `variables` (a JSON object or null) through
+    /// `client`, its response going to `results`. The document is validated and its
+    /// requested cost estimated now: an invalid one is an `invalid_input` error, one
+    /// over Shopify's single-query limit `cost_exceeded`.
+    pub fn new(
+        client: &ShopifyClient,
+        document: impl Into<Arc<str>>,
+        variables: Value,
+        results: &GraphqlResults,
+    ) -> Result<GraphqlJob> {
+        let document = document.into();
+        let cost = client.checked_cost(&document, &variables)?;
+        Ok(GraphqlJob {
+            client: client.clone(),
+            document,
+            variables,
+            cost,
+            priority: Priority::NORMAL,
+            key: None,
+            retry: None,
+            results: results.clone(),
+        })
+    }
+
+    /// Its priority (default [`Priority::NORMAL`]).
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Its deduplication key (default none).
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Its retry policy (default: the executor's).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+}
+
+impl Job for GraphqlJob {
+    fn run(&self, ctx: JobContext) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let response = self
+                .client
+                .graphql(&self.document, self.variables.clone())
+                .await?;
+            if let Some((field, errors)) = refused(&response.data) {
+                return Err(
+                    user_errors_error(&field, errors).with_request_id(response.request_id.clone())
+                );
+            }
+            self.results.lock().insert(ctx.job_id(), response);
+            Ok(())
+        })
+    }
+
+    fn estimated_cost(&self) -> u32 {
+        self.cost
+    }
+
+    fn priority(&self) -> Priority {
+        self.priority
+    }
+
+    fn key(&self) -> Option<String> {
+        self.key.clone()
+    }
+
+    fn retry_policy(&self) -> Option<RetryPolicy> {
+        self.retry.clone()
+    }
+}
+
+/// The first root field whose payload carries non-empty `userErrors`.
+fn refused(data: &Value) -> Option<(String, Vec<UserError>)> {
+    data.as_object()?.iter().find_map(|(field, payload)| {
+        let errors: Vec<UserError> = payload
+            .get("userErrors")?
+            .as_array()?
+            .iter()
+            .filter_map(|e| serde_json::from_value(e.clone()).ok())
+            .collect();
+        (!errors.is_empty()).then(|| (field.clone(), errors))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn refused_finds_the_payload_with_user_errors() {
+        let data = json!({
+            "a": {"userErrors": []},
+            "b": {"userErrors": [{"field": ["id"], "message": "gone"}]}
+        });
+        let (field, errors) = refused(&data).unwrap();
+        assert_eq!(field, "b");
+        assert_eq!(errors[0].message, "gone");
+        assert!(refused(&json!({"a": {"userErrors": []}})).is_none());
+        assert!(refused(&json!({"products": {"nodes": []}})).is_none());
+        assert!(refused(&Value::Null).is_none());
+    }
+}
