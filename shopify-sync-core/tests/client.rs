@@ -291,3 +291,25 @@ async fn the_client_learns_the_cost_shopify_reported() {
     assert_eq!(client.requested_cost(q, &vars).unwrap(), reported);
     let _: Value = resp.data;
 }
+
+#[tokio::test]
+async fn a_document_costing_more_than_the_whole_bucket_fails_at_once() {
+    let sim = Simulator::start(SimConfig {
+        bucket_size: 100.0,
+        restore_rate: 50.0,
+        ..sim_config()
+    })
+    .await
+    .unwrap();
+    let client = client_for(&sim, |_| {});
+    let page = "query { products(first: 250) { nodes { id variants(first: 250) { nodes { id inventoryItem { id } } } } } }";
+    let cost = client.requested_cost(page, &json!({})).unwrap();
+    assert!(cost > 100, "the test needs a page over the bucket: {cost}");
+    let err = client.graphql(page, json!({})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CostExceeded, "{err}");
+    assert!(err.to_string().contains("whole bucket of 100"), "{err}");
+    // One refused request, not a retry loop.
+    assert_eq!(sim.stats().throttled, 1);
+    // What fits still runs.
+    client.graphql(COUNT, json!({})).await.unwrap();
+}

@@ -7,7 +7,9 @@
 //! 2. its requested cost is estimated statically ([`cost`]), or taken from what Shopify
 //!    reported for the same document and variables before; documents over the
 //!    single-query limit are refused before sending;
-//! 3. the shop's shared cost bucket ([`throttle`]) is waited on until it holds that cost;
+//! 3. the shop's shared cost bucket ([`throttle`]) is waited on until it holds that cost
+//!    (a document costing more than the shop's whole bucket fails with `cost_exceeded`
+//!    at its first `THROTTLED` answer, since no wait can help);
 //! 4. the request is sent; the response corrects the bucket, and failures are retried
 //!    per [`config::RetryPolicy`]: throttling (HTTP 200 + `THROTTLED`, or 429 with
 //!    `Retry-After`) is waited out and never counts against the retry budget; transport
@@ -511,6 +513,22 @@ impl ShopifyClient {
         let errors = graphql_errors(&body);
         let has_code = |code: &str| errors.iter().any(|e| e.code.as_deref() == Some(code));
         if has_code("THROTTLED") {
+            if let Some(r) = report
+                .as_ref()
+                .filter(|r| f64::from(r.requested) > r.maximum)
+            {
+                // Waiting cannot help: the bucket never holds that much.
+                return Verdict::Fail(with_id(
+                    Error::new(
+                        ErrorKind::CostExceeded,
+                        format!(
+                            "the document's requested cost is {}, over the shop's whole bucket of {} points, so Shopify can never run it: request fewer items per page",
+                            r.requested, r.maximum
+                        ),
+                    )
+                    .with_graphql_errors(errors),
+                ));
+            }
             let wait = match &report {
                 Some(r) if r.restore_rate > 0.0 => Duration::from_secs_f64(
                     ((f64::from(r.requested) - r.available).max(0.0) / r.restore_rate).max(0.05),
