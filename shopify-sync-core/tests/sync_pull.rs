@@ -820,3 +820,65 @@ async fn an_interrupted_incremental_pull_resumes_from_its_committed_cursor() {
     );
     assert_same(&stored(&store.inner).await, &truth_now.snapshots);
 }
+
+#[tokio::test]
+async fn pulls_report_their_progress_stage_by_stage() {
+    use shopify_sync::sync::{PullOptions, PullProgress, PullStage};
+    use std::sync::Mutex;
+
+    let sim = sim(250, 6, Duration::ZERO).await;
+    let store = Arc::new(MemoryStore::new());
+    let engine = engine(&sim, store.clone(), SyncConfig::default());
+    let seen: Arc<Mutex<Vec<PullProgress>>> = Arc::default();
+    let sink = seen.clone();
+    let options = PullOptions::default().on_progress(move |p| sink.lock().unwrap().push(p.clone()));
+    let report = engine
+        .pull_with(PullMode::Paginated, options)
+        .await
+        .unwrap();
+    let full = std::mem::take(&mut *seen.lock().unwrap());
+
+    let stages: Vec<PullStage> = full.iter().map(|p| p.stage).collect();
+    use PullStage::*;
+    assert_eq!(
+        stages,
+        [
+            Collections,
+            Membership,
+            Products,
+            Products,
+            Products,
+            Reconciled,
+            Done
+        ],
+        "{full:?}"
+    );
+    assert_eq!(full[0].collections, report.collections);
+    assert_eq!(full[1].memberships, report.memberships);
+    let counts: Vec<u64> = full[2..5].iter().map(|p| p.products).collect();
+    assert_eq!(counts, [100, 200, 250]);
+    assert!(full
+        .iter()
+        .all(|p| p.total_products == Some(250) && !p.incremental));
+    assert!(full.windows(2).all(|w| w[0].elapsed_ms <= w[1].elapsed_ms));
+    let done = full.last().unwrap();
+    assert_eq!(
+        (done.products, done.collections, done.deleted),
+        (report.products, report.collections, report.deleted)
+    );
+
+    // An incremental pull has no total, and ends the same way.
+    let sink = seen.clone();
+    let options = PullOptions::default().on_progress(move |p| sink.lock().unwrap().push(p.clone()));
+    let report = engine.pull_incremental_with(options).await.unwrap();
+    assert!(report.incremental);
+    let incremental = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(incremental.first().unwrap().stage, Collections);
+    let done = incremental.last().unwrap();
+    assert_eq!(done.stage, Done);
+    assert!(done.incremental && done.total_products.is_none());
+    assert_eq!(done.products, report.products);
+    let json = serde_json::to_value(done).unwrap();
+    assert_eq!(json["stage"], "done");
+    assert_eq!(json["total_products"], Value::Null);
+}

@@ -59,7 +59,7 @@ mod status;
 pub use apply::{ApplyOptions, ApplyReport, CancelApply};
 pub use config::{CreateIdentifier, PullMode, SyncConfig, WriteMode};
 pub use plan::LocalCatalog;
-pub use pull::PullReport;
+pub use pull::{PullOptions, PullProgress, PullReport, PullStage};
 pub use refresh::{
     Dirty, Mark, Outcome, Received, RefreshReport, WebhookQueue, DEFAULT_WATERMARKS, REFRESH_BATCH,
 };

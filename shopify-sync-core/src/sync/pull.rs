@@ -61,6 +61,13 @@
 //! is shorter than the overlap. It also absorbs clock skew between this machine and
 //! Shopify (which only the full pull's cap depends on).
 //!
+//! # Progress
+//!
+//! [`SyncEngine::pull_with`] and [`SyncEngine::pull_incremental_with`] take
+//! [`PullOptions::on_progress`]: a [`PullProgress`] after the collections, after the
+//! membership, every 100 products, after reconciling and at the end, with the counts so
+//! far and (full pulls) the expected number of products.
+//!
 //! # Memory
 //!
 //! Everything a pull holds is ids (the membership map, the sets of ids seen, the stored
@@ -81,7 +88,7 @@ use crate::staging::store::{ChangeStore, SnapshotBatch, SnapshotSide, StoredSnap
 use crate::staging::{CollectionSnapshot, FieldMask, ProductSnapshot, Snapshot};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -155,6 +162,128 @@ impl PullReport {
             membership_changes: 0,
             cursor: None,
             elapsed: Duration::ZERO,
+        }
+    }
+}
+
+/// Where a pull is, as [`PullProgress::stage`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PullStage {
+    /// Collections listed.
+    Collections,
+    /// Custom-collection membership read.
+    Membership,
+    /// Products being read and written (every 100 products, and once when done).
+    Products,
+    /// Deletions and membership changes reconciled.
+    Reconciled,
+    /// The pull finished; the counts are the report's.
+    Done,
+}
+
+/// A pull's progress, handed to [`PullOptions::on_progress`]. Serializes to one JSON
+/// object with snake_case keys (the shape the bindings hand over).
+///
+/// ```
+/// use shopify_sync::sync::pull::{PullProgress, PullStage};
+/// let p = PullProgress { stage: PullStage::Products, incremental: false, products: 100,
+///     total_products: Some(1_000), collections: 57, memberships: 2_000, deleted: 0,
+///     elapsed_ms: 1_250 };
+/// let json = serde_json::to_value(&p).unwrap();
+/// assert_eq!(json["stage"], "products");
+/// assert_eq!(json["total_products"], 1_000);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullProgress {
+    /// Where the pull is.
+    pub stage: PullStage,
+    /// Whether it is an incremental pull.
+    pub incremental: bool,
+    /// Product snapshots written so far.
+    pub products: u64,
+    /// How many products a full pull expects (`productsCount` at its start); `None` for
+    /// incremental pulls.
+    pub total_products: Option<u64>,
+    /// Collection snapshots written so far.
+    pub collections: u64,
+    /// (collection, product) membership pairs read.
+    pub memberships: u64,
+    /// Remote snapshots removed so far.
+    pub deleted: u64,
+    /// Milliseconds since the pull started.
+    pub elapsed_ms: u64,
+}
+
+type ProgressFn = Box<dyn FnMut(&PullProgress) + Send>;
+
+/// Options of one pull: [`SyncEngine::pull_with`], [`SyncEngine::pull_incremental_with`].
+#[derive(Default)]
+pub struct PullOptions {
+    on_progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for PullOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PullOptions")
+            .field("on_progress", &self.on_progress.is_some())
+            .finish()
+    }
+}
+
+impl PullOptions {
+    /// Call `f` as the pull moves on (see [`PullStage`]). It runs inside the pull: keep
+    /// it quick (hand the progress to a channel or a UI), or it slows the pull down.
+    /// A full pull with a callback asks `productsCount` once, for `total_products`.
+    #[must_use]
+    pub fn on_progress(mut self, f: impl FnMut(&PullProgress) + Send + 'static) -> PullOptions {
+        self.on_progress = Some(Box::new(f));
+        self
+    }
+}
+
+/// Products between two [`PullStage::Products`] progress calls.
+const PROGRESS_EVERY: u64 = 100;
+
+/// Calls the progress callback, if any, from the report's counts.
+struct Tracker {
+    on_progress: Option<ProgressFn>,
+    total_products: Option<u64>,
+    started: Instant,
+}
+
+impl Tracker {
+    fn new(options: PullOptions, started: Instant) -> Tracker {
+        Tracker {
+            on_progress: options.on_progress,
+            total_products: None,
+            started,
+        }
+    }
+
+    fn wanted(&self) -> bool {
+        self.on_progress.is_some()
+    }
+
+    fn emit(&mut self, stage: PullStage, report: &PullReport) {
+        if let Some(f) = &mut self.on_progress {
+            f(&PullProgress {
+                stage,
+                incremental: report.incremental,
+                products: report.products,
+                total_products: self.total_products,
+                collections: report.collections,
+                memberships: report.memberships,
+                deleted: report.deleted,
+                elapsed_ms: self.started.elapsed().as_millis() as u64,
+            });
+        }
+    }
+
+    /// After each product: every [`PROGRESS_EVERY`] products.
+    fn product(&mut self, report: &PullReport) {
+        if report.products % PROGRESS_EVERY == 0 {
+            self.emit(PullStage::Products, report);
         }
     }
 }
@@ -283,9 +412,16 @@ impl SyncEngine {
     /// read is not seen again), and never moves back. A pull that fails, including a
     /// bulk export that ends with partial data, deletes nothing and sets no checkpoint.
     pub async fn pull(&self, mode: PullMode) -> Result<PullReport> {
+        self.pull_with(mode, PullOptions::default()).await
+    }
+
+    /// [`SyncEngine::pull`] with options (progress).
+    pub async fn pull_with(&self, mode: PullMode, options: PullOptions) -> Result<PullReport> {
         let started = Instant::now();
         let start_time = Utc::now();
-        let mode = self.resolve_mode(mode).await?;
+        let mut progress = Tracker::new(options, started);
+        let (mode, count) = self.resolve_mode(mode, progress.wanted()).await?;
+        progress.total_products = count;
         let mut report = PullReport::new(mode, false);
 
         // Only what was stored before reading can be found deleted.
@@ -296,8 +432,11 @@ impl SyncEngine {
         );
 
         let collections: Vec<Collection> = self.client.collections(None).try_collect().await?;
+        report.collections = collections.len() as u64;
+        progress.emit(PullStage::Collections, &report);
         let membership = self.read_membership(&collections).await?;
         report.memberships = membership.pairs;
+        progress.emit(PullStage::Membership, &report);
 
         let mut out = Batcher::new(&*self.store);
         let mut seen_collections = HashSet::with_capacity(collections.len());
@@ -307,9 +446,9 @@ impl SyncEngine {
         {
             seen_collections.insert(c.id);
             out.put(c.id.to_string(), collection_snapshot(c));
-            report.collections += 1;
             out.flush_at(WRITE_BATCH).await?;
         }
+        report.collections = seen_collections.len() as u64;
         drop(collections);
 
         let (mut products, partial): (BoxStream<'_, Result<Product>>, Option<String>) = match mode {
@@ -333,9 +472,11 @@ impl SyncEngine {
             out.put(p.id.to_string(), product_snapshot(&p, &membership.members));
             report.products += 1;
             out.flush_at(WRITE_BATCH).await?;
+            progress.product(&report);
         }
         drop(products);
         drop(membership);
+        progress.emit(PullStage::Products, &report);
         if let Some(code) = partial {
             // What was read is true and is kept; the rest of the store is unknown.
             out.flush().await?;
@@ -379,9 +520,11 @@ impl SyncEngine {
         };
         out.checkpoint(checkpoints::FULL_PULL_AT, rfc3339(Utc::now()));
         out.flush().await?;
+        progress.emit(PullStage::Reconciled, &report);
 
         report.cursor = Some(cursor);
         report.elapsed = started.elapsed();
+        progress.emit(PullStage::Done, &report);
         tracing::info!(
             mode = ?report.mode,
             products = report.products,
@@ -408,11 +551,17 @@ impl SyncEngine {
     /// search-index lag: a product written before the cursor may only become
     /// searchable after it, since Shopify indexes out of order.
     pub async fn pull_incremental(&self) -> Result<PullReport> {
+        self.pull_incremental_with(PullOptions::default()).await
+    }
+
+    /// [`SyncEngine::pull_incremental`] with options (progress).
+    pub async fn pull_incremental_with(&self, options: PullOptions) -> Result<PullReport> {
         let started = Instant::now();
         let full = self.store.checkpoint(checkpoints::FULL_PULL_AT).await?;
         let (Some(cursor), Some(_)) = (self.cursor().await?, full) else {
-            return self.pull(self.config.pull_mode).await;
+            return self.pull_with(self.config.pull_mode, options).await;
         };
+        let mut progress = Tracker::new(options, started);
         let mut report = PullReport::new(PullMode::Paginated, true);
         let since = chrono::Duration::from_std(self.config.overlap)
             .ok()
@@ -420,8 +569,10 @@ impl SyncEngine {
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
 
         let collections: Vec<Collection> = self.client.collections(None).try_collect().await?;
+        progress.emit(PullStage::Collections, &report);
         let membership = self.read_membership(&collections).await?;
         report.memberships = membership.pairs;
+        progress.emit(PullStage::Membership, &report);
 
         // Updated products, each batch committed with the cursor it reaches.
         let mut out = Batcher::new(&*self.store);
@@ -440,6 +591,7 @@ impl SyncEngine {
                 out.checkpoint(checkpoints::PRODUCTS_UPDATED_AT, rfc3339(reached));
                 out.flush().await?;
             }
+            progress.product(&report);
         }
         drop(products);
         if reached > cursor {
@@ -447,6 +599,7 @@ impl SyncEngine {
         }
         out.flush().await?;
         report.cursor = Some(reached);
+        progress.emit(PullStage::Products, &report);
 
         // Reconcile what is stored (including what was just written) with Shopify.
         let stored = self.stored_remote(true).await?;
@@ -501,8 +654,10 @@ impl SyncEngine {
             out.flush_at(WRITE_BATCH).await?;
         }
         out.flush().await?;
+        progress.emit(PullStage::Reconciled, &report);
 
         report.elapsed = started.elapsed();
+        progress.emit(PullStage::Done, &report);
         tracing::info!(
             products = report.products,
             collections = report.collections,
@@ -515,18 +670,19 @@ impl SyncEngine {
         Ok(report)
     }
 
-    /// [`PullMode::Auto`] decided by `productsCount`.
-    async fn resolve_mode(&self, mode: PullMode) -> Result<PullMode> {
-        Ok(match mode {
-            PullMode::Auto => {
-                if self.client.products_count(None).await? >= self.config.bulk_pull_threshold {
-                    PullMode::Bulk
-                } else {
-                    PullMode::Paginated
-                }
-            }
+    /// [`PullMode::Auto`] decided by `productsCount`, with the count when it was read
+    /// (always when `count` is asked for).
+    async fn resolve_mode(&self, mode: PullMode, count: bool) -> Result<(PullMode, Option<u64>)> {
+        if mode != PullMode::Auto && !count {
+            return Ok((mode, None));
+        }
+        let n = self.client.products_count(None).await?;
+        let mode = match mode {
+            PullMode::Auto if n >= self.config.bulk_pull_threshold => PullMode::Bulk,
+            PullMode::Auto => PullMode::Paginated,
             other => other,
-        })
+        };
+        Ok((mode, Some(n)))
     }
 
     /// The stored incremental cursor; an unreadable one counts as none (a full pull
