@@ -37,7 +37,9 @@ use shopify_sync::staging::{
     ChangeFilter, FieldMask, Plan, ProductSnapshot, Record, Review, Snapshot,
 };
 use shopify_sync::status::SyncState;
-use shopify_sync::sync::{ApplyOptions, LocalCatalog, PullMode, SyncEngine};
+use shopify_sync::sync::{
+    ApplyOptions, LocalCatalog, PullMode, PullOptions, PullStage, SyncEngine,
+};
 use shopify_sync_sim::{SimConfig, Simulator};
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -137,7 +139,9 @@ pub async fn demo(args: Args) -> Result<Demo, Box<dyn Error>> {
     let mask = FieldMask::ALL;
 
     // 1. Pull, and adopt the catalog as it is: the merchant's table matches Shopify.
-    let pulled = engine.pull(PullMode::Auto).await?;
+    let (bar, progress) = pull_progress()?;
+    let pulled = engine.pull_with(PullMode::Auto, progress).await?;
+    bar.finish_and_clear();
     println!(
         "Pulled {} products and {} collections ({:?}, {} memberships) in {:.2} s",
         pulled.products,
@@ -234,7 +238,9 @@ async fn real_store(args: Args) -> Result<(), Box<dyn Error>> {
     let store: Arc<dyn ChangeStore> = Arc::new(SqliteStore::open(&path)?);
     println!("Change store: {}", path.display());
     let engine = SyncEngine::new(client.clone(), store.clone());
-    let pulled = engine.pull_incremental().await?;
+    let (bar, progress) = pull_progress()?;
+    let pulled = engine.pull_incremental_with(progress).await?;
+    bar.finish_and_clear();
     println!(
         "Pulled {} products, {} collections, {} deleted ({:?}, incremental: {}) in {:.2} s",
         pulled.products,
@@ -270,6 +276,23 @@ async fn real_store(args: Args) -> Result<(), Box<dyn Error>> {
         report.elapsed.as_secs_f64()
     );
     Ok(())
+}
+
+/// A progress bar fed by a pull's progress.
+fn pull_progress() -> Result<(ProgressBar, PullOptions), Box<dyn Error>> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} products  {msg}",
+    )?);
+    let b = bar.clone();
+    let options = PullOptions::default().on_progress(move |p| {
+        b.set_length(p.total_products.unwrap_or(p.products));
+        b.set_position(p.products);
+        if p.stage == PullStage::Membership {
+            b.set_message(format!("{} collection memberships read", p.memberships));
+        }
+    });
+    Ok((bar, options))
 }
 
 async fn apply(
