@@ -34,9 +34,23 @@ import type {
   QueuedWebhook,
   BulkOperation,
   BulkQueryOptions,
+  BulkMutationOptions,
+  BulkMutationResult,
   RefreshReport,
   SnapshotSide,
   StoredSnapshot,
+  Take,
+  ReviewInput,
+  ResolveOptions,
+  AuditQuery,
+  AuditEntry,
+  PlanSummary,
+  ReviewRow,
+  ExecutorOptions,
+  SubmitOptions,
+  SubmitResult,
+  ExecutorProgress,
+  ExecutorReport,
 } from './types'
 import type { ShopifySyncError } from './errors'
 

@@ -20,13 +20,21 @@ export type ErrorCode =
 
 /** The structured fields of a `ShopifySyncError`. */
 export interface ShopifySyncErrorFields {
+  /** See `ShopifySyncError.code` (default `SHOPIFY_INTERNAL`). */
   code?: ErrorCode
+  /** See `ShopifySyncError.kind`. */
   kind?: ErrorKind | null
+  /** See `ShopifySyncError.retryable`. */
   retryable?: boolean
+  /** See `ShopifySyncError.requestId`. */
   requestId?: string | null
+  /** See `ShopifySyncError.graphqlErrors`. */
   graphqlErrors?: GraphqlError[]
+  /** See `ShopifySyncError.userErrors`. */
   userErrors?: UserError[]
+  /** See `ShopifySyncError.jsonPath`. */
   jsonPath?: string | null
+  /** The error this one comes from (the standard `Error.cause`). */
   cause?: unknown
 }
 

@@ -18,4 +18,6 @@ declare module './native' {
   interface BulkQueryRun extends AsyncIterable<Record<string, any>> {}
   /** `for await (const event of engine.applyEvents(filter))`. */
   interface ApplyRun extends AsyncIterable<ExecutorEvent> {}
+  /** `for await (const event of executor.events())`. */
+  interface ExecutorEvents extends AsyncIterable<ExecutorEvent> {}
 }

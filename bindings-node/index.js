@@ -9,7 +9,7 @@ const { ShopifySyncError } = require('./errors.js')
 
 native._setErrorClass(ShopifySyncError)
 
-for (const Stream of [native.ProductStream, native.CollectionStream, native.IdStream, native.ApplyRun, native.BulkQueryRun]) {
+for (const Stream of [native.ProductStream, native.CollectionStream, native.IdStream, native.ApplyRun, native.BulkQueryRun, native.ExecutorEvents]) {
   Object.defineProperty(Stream.prototype, Symbol.asyncIterator, {
     configurable: true,
     writable: true,
@@ -106,4 +106,75 @@ function expandStatuses(statuses, index) {
   return out
 }
 
-module.exports = { ...native, computeStatus, computeStatuses, ShopifySyncError }
+// Arguments of the wrong JS type (a number where a string is expected, a missing
+// argument, a non-AbortSignal `signal`) are refused by napi-rs' generated glue before
+// Rust runs, as a plain Error whose `code` is the napi status. They are rethrown here as
+// the ShopifySyncError every other unusable input is: SHOPIFY_INVALID_INPUT, with the
+// napi error as `cause`. Only the synchronous throw of the call is caught (that is when
+// arguments are converted); promises already reject with ShopifySyncErrors.
+const ARGUMENT_STATUSES = new Set([
+  'InvalidArg',
+  'ObjectExpected',
+  'StringExpected',
+  'NameExpected',
+  'FunctionExpected',
+  'NumberExpected',
+  'BooleanExpected',
+  'ArrayExpected',
+  'BigintExpected',
+  'DateExpected',
+  'ArrayBufferExpected',
+  'DetachableArraybufferExpected',
+])
+
+function argumentError(e) {
+  if (e instanceof ShopifySyncError || !(e instanceof Error) || !ARGUMENT_STATUSES.has(e.code)) return e
+  return new ShopifySyncError(`invalid argument: ${e.message}`, {
+    code: 'SHOPIFY_INVALID_INPUT',
+    kind: 'invalid_input',
+    retryable: false,
+    cause: e,
+  })
+}
+
+function guarded(fn) {
+  const wrapped = {
+    [fn.name](...args) {
+      try {
+        return fn.apply(this, args)
+      } catch (e) {
+        throw argumentError(e)
+      }
+    },
+  }[fn.name]
+  return wrapped
+}
+
+const exported = { ...native, computeStatus, computeStatuses, ShopifySyncError }
+for (const [name, value] of Object.entries(native)) {
+  // Internal functions, and those index.js defines itself (computeStatus(es)), as they are.
+  if (typeof value !== 'function' || name.startsWith('_') || exported[name] !== value) continue
+  if (!/^[A-Z]/.test(name)) {
+    exported[name] = guarded(value)
+    continue
+  }
+  // A class: its methods in place (getters and the static factories, which napi-rs
+  // makes read-only, stay as they are), and its constructor through a Proxy (the same
+  // class for `instanceof` and the statics).
+  for (const [key, d] of Object.entries(Object.getOwnPropertyDescriptors(value.prototype))) {
+    if (key !== 'constructor' && typeof d.value === 'function' && d.writable) {
+      Object.defineProperty(value.prototype, key, { ...d, value: guarded(d.value) })
+    }
+  }
+  exported[name] = new Proxy(value, {
+    construct(target, args, newTarget) {
+      try {
+        return Reflect.construct(target, args, newTarget)
+      } catch (e) {
+        throw argumentError(e)
+      }
+    },
+  })
+}
+
+module.exports = exported

@@ -9,6 +9,8 @@ export const {
   ChangeStore,
   CollectionStream,
   DEFAULT_API_VERSION,
+  Executor,
+  ExecutorEvents,
   IdStream,
   ProductStream,
   ShopifyClient,
@@ -36,10 +38,16 @@ export const {
   fingerprintCollection,
   fingerprintProduct,
   normalizeSnapshot,
+  planFromFileJson,
+  planReviewRows,
+  planSummary,
+  planToFileJson,
   productSnapshot,
+  readPlanFile,
   receiveWebhook,
   verifyWebhook,
   verifyWebhookSignature,
+  writePlanFile,
 } = cjs
 
 export default cjs

@@ -34,9 +34,23 @@ import type {
   QueuedWebhook,
   BulkOperation,
   BulkQueryOptions,
+  BulkMutationOptions,
+  BulkMutationResult,
   RefreshReport,
   SnapshotSide,
   StoredSnapshot,
+  Take,
+  ReviewInput,
+  ResolveOptions,
+  AuditQuery,
+  AuditEntry,
+  PlanSummary,
+  ReviewRow,
+  ExecutorOptions,
+  SubmitOptions,
+  SubmitResult,
+  ExecutorProgress,
+  ExecutorReport,
 } from './types'
 import type { ShopifySyncError } from './errors'
 
@@ -99,15 +113,50 @@ export declare class ChangeStore {
    * The SQLite store in one file at `path` (created if missing; `SHOPIFY_SYNC_STORE`
    * when omitted).
    */
-  static open(path?: string | undefined | null): ChangeStore
+  static open(path?: string | null): ChangeStore
   /** A plan with its changes in their current states; `null` when unknown. */
   plan(id: string): Promise<Plan | null>
+  /**
+   * Save a plan (one read from a plan file with `readPlanFile`, say) with its changes
+   * `staged`, audited as `planned` by `review.actor`; the older unapplied changes of
+   * the same targets become `superseded`. Rejects with `SHOPIFY_INVALID_INPUT` when
+   * the plan is saved already, inconsistent, or holds a change that is not `staged`.
+   */
+  savePlan(plan: Plan, review: ReviewInput): Promise<SavedPlan>
   /** The changes a filter selects (every change when omitted), in plan order. */
   changes(filter?: ChangeFilter | null): Promise<Change[]>
-  /** Approve the selected `staged` changes, signed by `review.actor` (audited). */
-  approve(filter: ChangeFilter | null, review: { actor: string; comment?: string | null }): Promise<ReviewReport>
+  /** One change by id; `null` when unknown. */
+  change(id: string): Promise<Change | null>
+  /**
+   * The changes left `applying` by a crashed, dropped or aborted apply (what
+   * `engine.reconcile()` settles).
+   */
+  inFlight(): Promise<Change[]>
+  /**
+   * Approve the selected `staged` changes, signed by `review.actor` (audited).
+   * Changes with an unresolved conflict or a preflight issue are skipped and
+   * reported in `skipped`.
+   */
+  approve(filter: ChangeFilter | null, review: ReviewInput): Promise<ReviewReport>
   /** Reject the selected `staged` changes (remembered: not proposed again). */
-  reject(filter: ChangeFilter | null, review: { actor: string; comment?: string | null }): Promise<ReviewReport>
+  reject(filter: ChangeFilter | null, review: ReviewInput): Promise<ReviewReport>
+  /**
+   * Resolve the conflicts of one `staged` change (audited as `resolved`): `take` is
+   * `"local"`, `"remote"` (nothing is written for the row) or `"value"` (then
+   * `resolution.value` is written: it must be valid for the row, a price a decimal
+   * string ...). `resolution.path` names one conflict row; without it every
+   * unresolved conflict of the change is resolved (a value then needs exactly one).
+   * Resolves with the change; then approve it.
+   */
+  resolve(changeId: string, take: Take, resolution: ResolveOptions): Promise<Change>
+  /**
+   * The audit entries a query selects (every entry when omitted), in `seq` order.
+   * `query` has the keys of `AuditQuery`: `change_id`, `plan_id`, `target` (a gid or
+   * a local id), `since`, `until`, `after_seq`, `limit`.
+   */
+  audit(query?: AuditQuery | null): Promise<AuditEntry[]>
+  /** The audit trail as JSON Lines (the entries `audit(query)` selects). */
+  exportAuditJsonl(query?: AuditQuery | null): Promise<string>
   /**
    * One stored snapshot: `side` is `"base"` (what was last synced) or `"remote"`
    * (what Shopify held when last read: pulls and webhook refreshes write it), `key`
@@ -116,11 +165,18 @@ export declare class ChangeStore {
    */
   snapshot(side: SnapshotSide, key: string): Promise<StoredSnapshot | null>
   /**
-   * The audit trail as JSON Lines (every entry when `query` is omitted; keys of
-   * `AuditQuery`: `change_id`, `plan_id`, `target`, `since`, `until`, `after_seq`,
-   * `limit`).
+   * Every stored snapshot of one side (`"base"` or `"remote"`), as an object from
+   * the key (the entity's gid) to the `StoredSnapshot`, in key order. Holds the
+   * whole side in memory.
    */
-  exportAuditJsonl(query?: Record<string, unknown> | null): Promise<string>
+  snapshots(side: SnapshotSide): Promise<Record<string, StoredSnapshot>>
+  /**
+   * A named checkpoint (the engine's pull cursor is `"sync.products.updated_at"`
+   * ...); `null` when unset.
+   */
+  checkpoint(name: string): Promise<string | null>
+  /** Set a named checkpoint. */
+  setCheckpoint(name: string, value: string): Promise<void>
 }
 
 /** Collections, as the Admin API returns them (`for await (const c of stream)`). */
@@ -131,6 +187,91 @@ export declare class CollectionStream {
    */
   next(): Promise<Collection | null>
   /** Stop reading (what `break` in a `for await` loop does). */
+  close(): void
+}
+
+/**
+ * Runs your own GraphQL documents (queries and mutations) as jobs: in priority order,
+ * in parallel within the shop's shared cost budget, with retries, pause, resume,
+ * cancel and progress events.
+ */
+export declare class Executor {
+  /**
+   * An executor sending its jobs through `client` (the shop's cost bucket, shared
+   * with every client and executor of that shop in the process). Options:
+   * `config` (`ExecutorConfig`: workers, queue, retries ...), `operationId` (the
+   * id every event carries; default `op-` and random hex), `onEvent` (every event,
+   * from `operation_started` to `finished`, on the JS thread, never blocking the
+   * workers). Unknown keys and unusable options throw `SHOPIFY_INVALID_INPUT`.
+   */
+  constructor(client: ShopifyClient, options?: ExecutorOptions | null)
+  /** The operation id every event carries (a WebSocket room to emit to). */
+  get operationId(): string
+  /**
+   * Queue a GraphQL document (a query or a mutation) with its variables. The
+   * document is validated against the Admin schema and costed first: an invalid one
+   * rejects with `SHOPIFY_INVALID_INPUT`, one over Shopify's single-query limit with
+   * `SHOPIFY_COST_EXCEEDED`, before it is queued. Options: `priority` (higher runs
+   * first, default 0; `-10` / `10` are the core's low / high), `key` (a job with the
+   * key of a job still waiting is not queued again: `duplicate: true` with the
+   * waiting job's id), `maxAttempts` (this job's attempts, the first included;
+   * default the config's). Waits while the queue is full. Resolves with
+   * `{ job_id, duplicate }`; its response is in `finish()`'s report under `job_id`.
+   * A payload with `userErrors` fails the job (`SHOPIFY_USER_ERRORS`, not retried);
+   * a mutation whose outcome is unknown is not retried unless it is idempotent (its
+   * effect is then `unknown`: read Shopify before running it again).
+   */
+  submit(document: string, variables?: Record<string, unknown> | null, options?: SubmitOptions | null): Promise<SubmitResult>
+  /**
+   * The events as an async iterator (`for await (const e of executor.events())`),
+   * in the JSON shape of `tests/vectors/events.json`; it ends after `finished`.
+   * Called before the first `submit()`, it yields every event from
+   * `operation_started`; later, the events from its call on. A reader that falls
+   * behind misses `progress` events, never the others.
+   */
+  events(): ExecutorEvents
+  /** Start no new job until `resume()`; running ones go on. */
+  pause(): void
+  /** Start jobs again. */
+  resume(): void
+  /**
+   * Cancel gracefully: the queued jobs are dropped (in the report's `cancelled`,
+   * effect `not_done`), the running ones finish; no job is accepted any more.
+   * Returns at once; `finish()` resolves with the report once they are done.
+   */
+  cancel(): void
+  /**
+   * Cancel immediately: the queued jobs are dropped and the running ones stopped
+   * (reported cancelled with the effect they recorded, else `unknown`).
+   */
+  abort(): void
+  /**
+   * Where the operation stands: `{ done, failed, cancelled, running, queued, total,
+   * workers, rate_per_minute, eta_ms, elapsed_ms }`.
+   */
+  progress(): ExecutorProgress
+  /**
+   * Accept no more jobs, run the queued ones, and resolve with the report:
+   * `{ summary, failed, cancelled, responses }` (`summary` as the `finished`
+   * event; `failed` and `cancelled` the jobs that did not succeed, each
+   * `{ job_id, key, attempts, effect, error }` with `error` a `ShopifySyncError`;
+   * `responses` the GraphQL response of every job that succeeded, by `job_id`).
+   * With `onEvent`, it resolves after the last event was delivered. A paused
+   * executor ends once resumed or cancelled. An abort (`signal`) cancels gracefully
+   * (queued jobs dropped, running ones finish) and then rejects with
+   * `SHOPIFY_CANCELLED`; call `cancel()` instead to get the report. Once only.
+   */
+  finish(options?: CallOptions | null): Promise<ExecutorReport>
+}
+
+/** Executor events as an async iterator: `for await (const event of executor.events())`. */
+export declare class ExecutorEvents {
+  /** The next event, or `null` once the operation is over (after `finished`). */
+  next(): Promise<ExecutorEvent | null>
+  /**
+   * Stop reading events (what `break` in a `for await` loop does); the operation
+   * goes on.
+   */
   close(): void
 }
 
@@ -239,10 +380,27 @@ export declare class ShopifyClient {
    * `__parentId`; `groupObjects: true` asks Shopify to write each object's children
    * right after it). `run.operation` is the finished `BulkOperation` once the first
    * record (or the end) arrived: a `FAILED` one with partial data yields the partial
-   * records (check `status`). `timeoutMs` bounds the wait (the operation is then
-   * canceled: `SHOPIFY_TIMEOUT`); an abort (`signal`) cancels it on Shopify too.
+   * records (check `status`). `pollIntervalMs` sets how often its status is read;
+   * `timeoutMs` bounds the wait (the operation is then canceled: `SHOPIFY_TIMEOUT`);
+   * an abort (`signal`) cancels it on Shopify too.
    */
   bulkQuery(query: string, options?: BulkQueryOptions | null): BulkQueryRun
+  /**
+   * Run `mutation` once per item of `variables` (each an object of the mutation's
+   * variables) as one bulk operation (`bulkOperationRunMutation`): validate the
+   * mutation (one mutation with one top-level field), stage and upload the
+   * variables as JSONL, run, wait for the end (polling; `pollIntervalMs`,
+   * `timeoutMs` as for `bulkQuery`), then match each result line to its input by
+   * index. Resolves with `{ operation, partial, lines, missing }`: every line is
+   * `{ line_number, ok, data, errors, user_errors }` (`line_number` is the index of
+   * its variables; `ok` is false with GraphQL errors or `userErrors`); `missing`
+   * lists the inputs without a result (a `partial` operation stopped before them:
+   * read Shopify before running them again). A mutation that does not validate, or
+   * variables that are not objects, reject with `SHOPIFY_INVALID_INPUT` before
+   * anything is sent. An abort (`signal`) stops the wait, not the operation, which
+   * may have started on Shopify.
+   */
+  bulkMutation(mutation: string, variables: Array<Record<string, unknown>>, options?: BulkMutationOptions | null): Promise<BulkMutationResult>
   /**
    * `ShopifyClient(url=..., apiVersion=..., accessToken=<redacted>)`: the token never
    * prints.
@@ -302,7 +460,9 @@ export declare class SyncEngine {
    * `pullMode` (`"auto"`, `"paginated"`, `"bulk"`), `bulkPullThreshold` (products,
    * default 25000), `overlapMs` (incremental pulls, default 300000), `guardBatch`,
    * `actor` (who the audit trail names for the engine's own transitions),
-   * `publications`.
+   * `publications`, `writeMode` (`"auto"`, `"direct"`, `"bulk"`),
+   * `bulkWriteThreshold` (product updates, default 1000) and `executor` (the
+   * executor the writes run on: an `ExecutorConfig`, as `new Executor()` takes it).
    */
   constructor(client: ShopifyClient, store: ChangeStore, options?: SyncEngineOptions | null)
   /**
@@ -535,10 +695,40 @@ export declare function fingerprintProduct(snapshot: ProductSnapshot, mask?: Fie
 export declare function normalizeSnapshot(snapshot: Snapshot): Snapshot
 
 /**
+ * Read a plan file's text. Throws `SHOPIFY_INVALID_INPUT` saying why it is refused:
+ * not JSON, not a plan file, written by a newer version, a shape that does not decode
+ * (with `jsonPath`), or a digest that does not match (damaged or edited).
+ */
+export declare function planFromFileJson(text: string): Plan
+
+/**
+ * Every row of every change side by side, in plan order: the rows of a review table
+ * (`change_id`, `target`, `operation`, `state`, `path`, `field`, `kind`, `base`,
+ * `local`, `remote`, `resolution`).
+ */
+export declare function planReviewRows(plan: Plan): ReviewRow[]
+
+/**
+ * Counts for a review screen's header: changes (in all, by operation, by state), those
+ * with an unresolved conflict, those flagged by preflight checks, and the targets
+ * with incoming rows, problems, unmanaged or unchanged.
+ */
+export declare function planSummary(plan: Plan): PlanSummary
+
+/**
+ * The plan file's text: `{ format: "shopify-sync-plan", version, digest, plan }` (the
+ * SHA-256 digest detects a damaged or edited file).
+ */
+export declare function planToFileJson(plan: Plan): string
+
+/**
  * The snapshot of a product as the Admin API returns it (`client.products()`,
  * `client.product()`): the synced content, normalised, without collections.
  */
 export declare function productSnapshot(product: Product): ProductSnapshot
+
+/** Read the plan file at `path` (refusals as `planFromFileJson`). */
+export declare function readPlanFile(path: string): Plan
 
 /**
  * Everything a webhook endpoint needs but deduplication: verify, read the headers,
@@ -563,3 +753,9 @@ export declare function verifyWebhookSignature(secrets: string[] | null, signatu
 
 /** The version of the native module (the workspace version). */
 export declare const VERSION: string
+
+/**
+ * Write the plan file at `path` (a temporary file beside it, then a rename: a crash
+ * never leaves half a plan).
+ */
+export declare function writePlanFile(plan: Plan, path: string): void

@@ -124,60 +124,95 @@ export type Field =
   | 'sort_order'
   | 'rules'
 
+/** A product's or collection's search engine listing. */
 export interface Seo {
+  /** The page title search engines show. */
   title?: string | null
+  /** The description search engines show. */
   description?: string | null
 }
 
+/** A product option (`Size`) with its values, in order. */
 export interface OptionSnapshot {
+  /** The option's name. */
   name?: string
+  /** Its values, in order. */
   values?: string[]
 }
 
+/** A variant's value of one option (`{ name: 'Size', value: 'M' }`). */
 export interface SelectedOption {
+  /** The option's name. */
   name: string
+  /** The variant's value. */
   value: string
 }
 
+/** The synced content of a variant. */
 export interface VariantSnapshot {
+  /** Its gid, once it exists on Shopify. */
   id?: string | null
+  /** Its price (a decimal string). */
   price?: Money | null
+  /** Its compare-at price (a decimal string). */
   compare_at_price?: Money | null
+  /** Its SKU (variants are matched by SKU first). */
   sku?: string | null
+  /** Its barcode. */
   barcode?: string | null
+  /** Whether it sells when out of stock. */
   inventory_policy?: 'deny' | 'continue' | 'DENY' | 'CONTINUE' | null
+  /** Its value of each option. */
   option_values?: SelectedOption[]
 }
 
 /** The synced content of a product (every key optional when reading). */
 export interface ProductSnapshot {
+  /** The title. */
   title?: string
+  /** The handle (the URL's last segment; unique per shop). */
   handle?: string
+  /** The description, in HTML. */
   description_html?: string
+  /** The vendor. */
   vendor?: string
+  /** The product type. */
   product_type?: string
+  /** The status (either case). */
   status?: 'active' | 'archived' | 'draft' | 'unlisted' | 'ACTIVE' | 'ARCHIVED' | 'DRAFT' | 'UNLISTED' | null
   /** A list, or a comma-separated string. */
   tags?: string[] | string
+  /** The search engine listing. */
   seo?: Seo
+  /** The options, in order. */
   options?: OptionSnapshot[]
+  /** The variants. */
   variants?: VariantSnapshot[]
   /** Custom collections the product belongs to (gids). */
   collections?: CollectionGid[]
 }
 
+/** One rule of a smart collection (`{ column: 'TAG', relation: 'EQUALS', condition: 'sale' }`). */
 export interface CollectionRule {
+  /** What the rule looks at. */
   column: string
+  /** How it compares. */
   relation: string
+  /** The value compared with. */
   condition: string
 }
 
 /** The synced content of a collection (every key optional when reading). */
 export interface CollectionSnapshot {
+  /** The title. */
   title?: string
+  /** The handle. */
   handle?: string
+  /** The description, in HTML. */
   description_html?: string
+  /** The search engine listing. */
   seo?: Seo
+  /** How its products are sorted. */
   sort_order?: string | null
   /** Smart collections only. */
   rules?: { applied_disjunctively?: boolean; rules?: CollectionRule[] } | null
@@ -188,11 +223,17 @@ export type Snapshot = ({ kind: 'product' } & ProductSnapshot) | ({ kind: 'colle
 
 /** One row of a three-way diff. */
 export interface DiffRow {
+  /** Where in the entity (`title`, `variants[sku:A].price` ...). */
   path: string
+  /** The managed field; `null` for whole entities and whole variants. */
   field: Field | null
+  /** Which side changed since the base: local only, remote only, both alike, both differently; or an error. */
   kind: 'local' | 'remote' | 'converged' | 'conflict' | 'error'
+  /** The value at the last sync. */
   base: unknown
+  /** The local value. */
   local: unknown
+  /** Shopify's value. */
   remote: unknown
   /** Error rows only. */
   message?: string
@@ -201,6 +242,7 @@ export interface DiffRow {
 // ---------------------------------------------------------------------------------------
 // Plans, changes, review
 
+/** What a change does on Shopify. */
 export type Operation =
   | 'create'
   | 'update'
@@ -210,6 +252,7 @@ export type Operation =
   | 'add_to_collection'
   | 'remove_from_collection'
 
+/** Where a change stands: `staged` -> `approved` / `rejected` -> `applying` -> `applied` / `failed` / `stale`. */
 export type ChangeState =
   | 'staged'
   | 'approved'
@@ -220,68 +263,253 @@ export type ChangeState =
   | 'stale'
   | 'superseded'
 
+/** The entity a change, a row or an audit entry is about. */
 export interface Target {
+  /** Product or collection. */
   kind: 'product' | 'collection'
+  /** The caller's id for the record, when it has one. */
   local_id: string | null
+  /** The Shopify gid, when the entity exists on Shopify. */
   shopify_id: string | null
+}
+
+/** How a reviewer resolved a conflict row: what was taken and the value that will be written. */
+export interface Resolution {
+  /** What was taken. */
+  take: Take
+  /** The value to write (`null` for `"remote"`: nothing is written for the row). */
+  value: unknown
+}
+
+/** What a reviewer takes to resolve a conflict: the local value, Shopify's, or a value given. */
+export type Take = 'local' | 'remote' | 'value'
+
+/** One row of a change: a diff row (`local` or `conflict`) with its resolution, once resolved. */
+export interface ChangeRow {
+  /** Where in the entity (`title`, `variants[sku:A].price` ...). */
+  path: string
+  /** The managed field; `null` for whole entities and whole variants. */
+  field: Field | null
+  /** How the sides relate: `local` or `conflict` in a change. */
+  kind: DiffRow['kind']
+  /** The value at the last sync. */
+  base: unknown
+  /** The local value. */
+  local: unknown
+  /** Shopify's value when planned. */
+  remote: unknown
+  /** The resolution of a conflict row, once resolved. */
+  resolution?: Resolution
 }
 
 /** One proposed change (its JSON shape in plan files and the store). */
 export interface Change {
+  /** The change's id. */
   id: string
+  /** The plan it belongs to. */
   plan_id: string
+  /** The entity it changes. */
   target: Target
+  /** What it does. */
   operation: Operation
+  /** The managed field of a one-field change, else `null`. */
   field: Field | null
-  rows: Array<Record<string, unknown>>
+  /** Its rows, side by side. */
+  rows: ChangeRow[]
+  /** What the stale guard compares before writing (Shopify's state when planned). */
   guard: Record<string, unknown>
+  /** The executor priority of its write. */
   priority: number
+  /** Where it stands in review and apply. */
   state: ChangeState
+  /** Bumped by every transition (two writers cannot both move it). */
   version: number
+  /** Issues found by preflight checks (a flagged change is not approved). */
   preflight: Array<Record<string, unknown>>
+  /** The apply's result, once applied, failed or stale. */
   result: { outcome: 'applied' | 'failed' | 'stale'; message: string | null; ids: IdMapping | null } | null
+  /** When it was planned. */
   created_at: Timestamp
+  /** When it last moved. */
   updated_at: Timestamp
 }
 
-/** A plan: the changes a diff proposes, for review. */
+/** Shopify's changes with nothing to write, or an entity that cannot be planned: its rows. */
+export interface TargetRows {
+  /** The entity. */
+  target: Target
+  /** Its diff rows. */
+  rows: DiffRow[]
+}
+
+/** A plan: the changes a diff proposes, for review (`engine.plan()`, `store.plan(id)`, plan files). */
 export interface Plan {
+  /** The plan's id. */
   id: string
+  /** When it was computed. */
   created_at: Timestamp
+  /** The managed fields it was computed under. */
   mask: Field[]
+  /** The changes, in plan order. */
   changes: Change[]
-  incoming: Array<{ target: Target; rows: DiffRow[] }>
-  problems: Array<{ target: Target; rows: DiffRow[] }>
+  /** Rows changed on Shopify only or on both sides alike, for the local system. */
+  incoming: TargetRows[]
+  /** Entities that cannot be planned (`error` rows: ambiguous matches ...). */
+  problems: TargetRows[]
+  /** Remote entities never synced: never deleted, never changed. */
   unmanaged: Target[]
+  /** How many entities had no difference. */
   unchanged: number
+}
+
+/** Counts over a plan for a review screen's header (`planSummary(plan)`). */
+export interface PlanSummary {
+  /** Changes in all. */
+  changes: number
+  /** Changes per operation. */
+  by_operation: Partial<Record<Operation, number>>
+  /** Changes per state. */
+  by_state: Partial<Record<ChangeState, number>>
+  /** Changes with an unresolved conflict (approve skips them). */
+  conflicts: number
+  /** Changes flagged by preflight checks. */
+  flagged: number
+  /** Entities with incoming rows. */
+  incoming: number
+  /** Entities with problems. */
+  problems: number
+  /** Unmanaged remote entities. */
+  unmanaged: number
+  /** Entities with no difference. */
+  unchanged: number
+}
+
+/** One row of a review table (`planReviewRows(plan)`): the row with the change it belongs to. */
+export interface ReviewRow extends ChangeRow {
+  /** The change. */
+  change_id: string
+  /** The entity. */
+  target: Target
+  /** The change's operation. */
+  operation: Operation
+  /** The change's state. */
+  state: ChangeState
 }
 
 /** Which changes an action or a query selects; every key set must hold. */
 export interface ChangeFilter {
+  /** Changes of this plan. */
   plan_id?: string | null
+  /** These changes. */
   change_ids?: string[] | null
+  /** Changes with one of these operations. */
   operations?: Operation[] | null
   /** Shopify gids or local ids. */
   targets?: string[] | null
+  /** Changes touching one of these fields. */
   fields?: Field[] | null
+  /** Changes in one of these states. */
   states?: ChangeState[] | null
 }
 
+/** What `store.savePlan()` did. */
 export interface SavedPlan {
+  /** The plan. */
   plan_id: string
+  /** How many changes were saved. */
   changes: number
+  /** Older unapplied changes of the same targets, now `superseded`. */
   superseded: string[]
 }
 
+/** What `approve()` and `reject()` did. */
 export interface ReviewReport {
+  /** The changes moved. */
   changed: string[]
-  skipped: Array<{ id: string; state: ChangeState; reason: string }>
-  [key: string]: unknown
+  /** The selected `staged` changes not moved (an unresolved conflict, a preflight issue ...). */
+  skipped: Array<{ change_id: string; reason: string }>
+  /** The audit entries written, in order. */
+  audit: AuditEntry[]
 }
 
+/** Who reviews: the audit trail names `actor` and keeps `comment`. */
+export interface ReviewInput {
+  /** Who (a user, or a process). */
+  actor: string
+  /** Why, for the audit trail. */
+  comment?: string | null
+}
+
+/** `store.resolve(changeId, take, resolution)`. Unknown keys are refused. */
+export interface ResolveOptions extends ReviewInput {
+  /** The conflict row to resolve (default: every unresolved conflict of the change). */
+  path?: string | null
+  /** The value written, with `take: "value"` (valid for the row: a price is a decimal string). */
+  value?: unknown
+}
+
+/** What an audit entry records. */
+export type AuditAction =
+  | 'planned'
+  | 'approved'
+  | 'rejected'
+  | 'resolved'
+  | 'applying'
+  | 'applied'
+  | 'failed'
+  | 'stale'
+  | 'returned_to_review'
+  | 'superseded'
+
+/** One entry of the audit trail (`store.audit(query)`). */
+export interface AuditEntry {
+  /** Its position in the trail, from 1. */
+  seq: number
+  /** When. */
+  at: Timestamp
+  /** Who. */
+  actor: string
+  /** What. */
+  action: AuditAction
+  /** The change, when the entry is about one. */
+  change_id: string | null
+  /** The plan. */
+  plan_id: string | null
+  /** The entity. */
+  target: Target | null
+  /** The state (or resolution) before. */
+  before: unknown
+  /** The state (or resolution, or apply result) after. */
+  after: unknown
+  /** The reviewer's comment. */
+  comment: string | null
+}
+
+/** Which audit entries `store.audit()` selects; every key set must hold. Unknown keys are refused. */
+export interface AuditQuery {
+  /** Entries about this change. */
+  change_id?: string | null
+  /** Entries of this plan. */
+  plan_id?: string | null
+  /** Entries about this entity: its Shopify gid or its local id. */
+  target?: string | null
+  /** At or after this time. */
+  since?: Timestamp | null
+  /** Before this time. */
+  until?: Timestamp | null
+  /** With `seq` above this (paging, tailing). */
+  after_seq?: number | null
+  /** At most this many (the first ones). */
+  limit?: number | null
+}
+
+/** The ids an apply gave a created entity (and its variants). */
 export interface IdMapping {
+  /** The caller's id. */
   local_id: string | null
+  /** The Shopify gid. */
   shopify_id: string
+  /** The variants' gids, by variant key. */
   variants: Array<{ key: string; id: string }>
 }
 
@@ -311,25 +539,43 @@ export interface StoredSnapshot {
   local_id?: string
 }
 
+/** What `engine.pull()` did. */
 export interface PullReport {
+  /** How it read the catalog. */
   mode: 'paginated' | 'bulk'
+  /** Whether it read only the products updated since the last cursor. */
   incremental: boolean
+  /** Product snapshots written. */
   products: number
+  /** Collection snapshots written. */
   collections: number
+  /** Remote snapshots deleted (gone from Shopify). */
   deleted: number
+  /** Custom-collection memberships read. */
   memberships: number
+  /** Product snapshots whose membership changed. */
   membership_changes: number
+  /** The cursor the next incremental pull starts from. */
   cursor: Timestamp | null
+  /** How long it took. */
   elapsed_ms: number
 }
 
+/** What `engine.apply()` did. */
 export interface ApplyReport {
+  /** The operation id its events carried. */
   operation_id: string
+  /** Changes written. */
   applied: number
+  /** Changes not written: Shopify moved since the plan (back to review). */
   stale: number
+  /** Changes that failed. */
   failed: number
+  /** Changes left `applying` by an earlier run, settled first. */
   reconciled: number
+  /** The ids of the entities created: write them into the local records. */
   created: IdMapping[]
+  /** How long it took. */
   elapsed_ms: number
 }
 
@@ -378,12 +624,18 @@ export type ExecutorEvent = {
     }
 )
 
+/** What a job that did not succeed did to the shop: done, not done (safe to run again), or unknown (read first). */
 export type Effect = 'done' | 'not_done' | 'unknown'
 
+/** The error an event carries (`job_retrying`, `job_failed`). */
 export interface EventError {
+  /** The Rust `ErrorKind`. */
   kind: ErrorKind
+  /** What went wrong. */
   message: string
+  /** Whether trying again may succeed. */
   retryable: boolean
+  /** Shopify's request id, when there was a response. */
   request_id: string | null
 }
 
@@ -478,6 +730,32 @@ export interface BulkOperation {
   query: string | null
 }
 
+/** The result of one input line of a bulk mutation. */
+export interface BulkMutationLine<T = any> {
+  /** The index of the variables it answers (0-based). */
+  line_number: number
+  /** Whether it ran without GraphQL errors or `userErrors`. */
+  ok: boolean
+  /** The mutation's payload (`{ tagsAdd: { ... } }`). */
+  data: T
+  /** GraphQL errors of the line (variables that do not coerce ...). */
+  errors: GraphqlError[]
+  /** The payload's `userErrors`: Shopify refused the line. */
+  user_errors: UserError[]
+}
+
+/** What `client.bulkMutation()` resolves with. */
+export interface BulkMutationResult<T = any> {
+  /** The operation as it finished. */
+  operation: BulkOperation
+  /** Whether the operation failed midway (the lines in `missing` may or may not have run). */
+  partial: boolean
+  /** Every result, by input line. */
+  lines: Array<BulkMutationLine<T>>
+  /** Input lines with no result. */
+  missing: number[]
+}
+
 /** What a `WebhookQueue` did with an accepted delivery: answer 200 for each. */
 export type QueueOutcome = 'marked' | 'duplicate' | 'stale' | 'ignored'
 
@@ -510,12 +788,18 @@ export type SimStats = Record<string, unknown>
 // ---------------------------------------------------------------------------------------
 // Options (camelCase keys: they are API, not wire data)
 
+/** Options of `client.bulkMutation()`. */
+export interface BulkMutationOptions extends CallOptions {
+  /** Poll the operation's status this often, in milliseconds (default: from 500 backing off to 5000). */
+  pollIntervalMs?: number | null
+  /** Give up waiting after this many milliseconds (`SHOPIFY_TIMEOUT`; the operation is canceled). */
+  timeoutMs?: number | null
+}
+
 /** Options of `client.bulkQuery()`. */
-export interface BulkQueryOptions extends CallOptions {
+export interface BulkQueryOptions extends BulkMutationOptions {
   /** Ask Shopify to write each object's children right after it (slower for Shopify). */
   groupObjects?: boolean | null
-  /** Give up waiting after this many milliseconds (the operation is canceled). */
-  timeoutMs?: number | null
 }
 
 /** Options of every long operation. */
@@ -598,6 +882,143 @@ export interface SyncEngineOptions {
   actor?: string | null
   /** Publication gids new products are published to. */
   publications?: string[] | null
+  /** How an apply sends product updates: `"auto"` (default: bulk from `bulkWriteThreshold` up), `"direct"` or `"bulk"`. */
+  writeMode?: 'auto' | 'direct' | 'bulk' | null
+  /** Product updates from which `"auto"` uses one bulk mutation (default 1000). */
+  bulkWriteThreshold?: number | null
+  /** The executor the writes run on. */
+  executor?: ExecutorConfig | null
+}
+
+/**
+ * How an executor runs (`new Executor(client, { config })`, `SyncEngineOptions.executor`):
+ * every key optional, over the core's defaults. Unknown keys are refused.
+ */
+export interface ExecutorConfig {
+  /** Workers kept even when idle or throttled (default 2, at least 1). */
+  minWorkers?: number | null
+  /** Workers at most (default 10). */
+  maxWorkers?: number | null
+  /** Jobs waiting at most; `submit()` waits for room beyond (default 10000). */
+  queueCapacity?: number | null
+  /** Resident memory (MB) beyond which no job is admitted until it falls (default 0: off). */
+  memoryWatermarkMb?: number | null
+  /** How often resident memory is read, at most (default 100 ms). */
+  memoryPollMs?: number | null
+  /** Attempts of a job, the first included, for retryable errors (default 3). */
+  maxAttempts?: number | null
+  /** The first retry's backoff; each next one doubles (default 500 ms). */
+  initialBackoffMs?: number | null
+  /** The longest backoff (default 30000 ms). */
+  maxBackoffMs?: number | null
+  /** Idle workers are let go after this long (default 1000 ms). */
+  idleTimeoutMs?: number | null
+  /** While throttled, the pool shrinks by one worker per interval (default 500 ms). */
+  scaleIntervalMs?: number | null
+  /** `progress` events at most this often (default 250 ms). */
+  progressIntervalMs?: number | null
+  /** Events a slow reader may have waiting before its `progress` events are dropped (default 1024). */
+  eventBuffer?: number | null
+}
+
+/** `new Executor(client, options)`. Unknown keys are refused. */
+export interface ExecutorOptions {
+  /** Workers, queue, retries ... */
+  config?: ExecutorConfig | null
+  /** The operation id every event carries (default: `op-` and random hex). */
+  operationId?: string | null
+  /** Every event, on the JS thread, in order (a non-blocking threadsafe function: never stalls the workers). */
+  onEvent?: ((event: ExecutorEvent) => void) | null
+}
+
+/** `executor.submit(document, variables, options)`. Unknown keys are refused. */
+export interface SubmitOptions {
+  /** Higher runs first; equal priorities in submission order (default 0; the core's low / high are -10 / 10). */
+  priority?: number | null
+  /** Deduplication: a job with the key of a job still waiting is not queued again. */
+  key?: string | null
+  /** This job's attempts, the first included (default: the config's `maxAttempts`). */
+  maxAttempts?: number | null
+}
+
+/** What `executor.submit()` resolves with. */
+export interface SubmitResult {
+  /** The job's id within the operation (from 1; the events' `job_id`; the key of its response). */
+  job_id: number
+  /** Not queued: the job `job_id`, with the same key, is waiting already. */
+  duplicate: boolean
+}
+
+/** Where an executor's operation stands (`executor.progress()`). */
+export interface ExecutorProgress {
+  /** Jobs succeeded. */
+  done: number
+  /** Jobs failed for good. */
+  failed: number
+  /** Jobs cancelled. */
+  cancelled: number
+  /** Jobs running now. */
+  running: number
+  /** Jobs waiting (in the queue, or for a retry). */
+  queued: number
+  /** Jobs admitted so far. */
+  total: number
+  /** The pool's size. */
+  workers: number
+  /** Jobs ended per minute, recently. */
+  rate_per_minute: number
+  /** Estimated time to the end of the jobs admitted so far, when known. */
+  eta_ms: number | null
+  /** Time since the operation started. */
+  elapsed_ms: number
+}
+
+/** A job that did not succeed, in an executor's report. */
+export interface JobRecord {
+  /** The job's id. */
+  job_id: number
+  /** Its key. */
+  key: string | null
+  /** Attempts started (0: never started). */
+  attempts: number
+  /** What it did to the shop: `not_done` is safe to run again, `unknown` needs a read first. */
+  effect: Effect
+  /** Its last error (with `code`, `requestId`, `userErrors` ...), if it had one. */
+  error: import('./errors').ShopifySyncError | null
+}
+
+/** How an executor's operation ended: the `finished` event's counts. */
+export interface ExecutorSummary {
+  /** Jobs admitted. */
+  total: number
+  /** Jobs succeeded. */
+  succeeded: number
+  /** Jobs failed for good. */
+  failed: number
+  /** Jobs cancelled, by effect. */
+  cancelled: { done: number; not_done: number; unknown: number }
+  /** Submissions not queued because a job with the same key was waiting. */
+  deduplicated: number
+  /** Retries in all. */
+  retries: number
+  /** Time the next job waited for the budget, in all. */
+  throttled_ms: number
+  /** Time from start to end. */
+  elapsed_ms: number
+  /** How it was cancelled (`"graceful"`, `"immediate"`), if it was. */
+  cancel: string | null
+}
+
+/** What `executor.finish()` resolves with. */
+export interface ExecutorReport {
+  /** The counts. */
+  summary: ExecutorSummary
+  /** Jobs that failed for good, in the order they did. */
+  failed: JobRecord[]
+  /** Jobs cancelled, in the order they were. */
+  cancelled: JobRecord[]
+  /** The GraphQL response of every job that succeeded, by job id. */
+  responses: Record<string, GraphqlResponse>
 }
 
 /** `engine.pull(options)`. */

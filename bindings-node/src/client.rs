@@ -10,11 +10,11 @@ use napi::Env;
 use napi_derive::napi;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shopify_sync::client::bulk::{BulkOperation, BulkOptions, BulkQueryResult};
+use shopify_sync::client::bulk::{BulkMutationResult, BulkOperation, BulkOptions, BulkQueryResult};
 use shopify_sync::client::config::ClientConfig;
 use shopify_sync::client::products::{ProductQuery, ProductSort};
 use shopify_sync::client::{GraphqlResponse, ShopifyClient as CoreClient};
-use shopify_sync::error::{Error, GraphqlError};
+use shopify_sync::error::{Error, GraphqlError, UserError};
 use shopify_sync::model::{Collection, Gid, Product};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -487,8 +487,9 @@ impl ShopifyClient {
     /// `__parentId`; `groupObjects: true` asks Shopify to write each object's children
     /// right after it). `run.operation` is the finished `BulkOperation` once the first
     /// record (or the end) arrived: a `FAILED` one with partial data yields the partial
-    /// records (check `status`). `timeoutMs` bounds the wait (the operation is then
-    /// canceled: `SHOPIFY_TIMEOUT`); an abort (`signal`) cancels it on Shopify too.
+    /// records (check `status`). `pollIntervalMs` sets how often its status is read;
+    /// `timeoutMs` bounds the wait (the operation is then canceled: `SHOPIFY_TIMEOUT`);
+    /// an abort (`signal`) cancels it on Shopify too.
     #[napi(
         ts_args_type = "query: string, options?: BulkQueryOptions | null",
         ts_return_type = "BulkQueryRun"
@@ -500,14 +501,10 @@ impl ShopifyClient {
         options: Option<Object<'_>>,
     ) -> napi::Result<BulkQueryRun> {
         let abort = Abort::from_options(&env, options.as_ref())?;
-        let mut bulk = BulkOptions::default();
+        let mut bulk = bulk_options(&env, options.as_ref())?;
         if let Some(o) = &options {
             if let Some(g) = o.get_named_property::<Option<bool>>("groupObjects")? {
                 bulk = bulk.group_objects(g);
-            }
-            if let Some(ms) = o.get_named_property::<Option<f64>>("timeoutMs")? {
-                let t = settle_ctor(&env, guard(|| millis("timeoutMs", ms)))?;
-                bulk = bulk.timeout(t);
             }
         }
         let client = self.client.clone();
@@ -546,6 +543,40 @@ impl ShopifyClient {
             }
         });
         Ok(BulkQueryRun { feed, operation })
+    }
+
+    /// Run `mutation` once per item of `variables` (each an object of the mutation's
+    /// variables) as one bulk operation (`bulkOperationRunMutation`): validate the
+    /// mutation (one mutation with one top-level field), stage and upload the
+    /// variables as JSONL, run, wait for the end (polling; `pollIntervalMs`,
+    /// `timeoutMs` as for `bulkQuery`), then match each result line to its input by
+    /// index. Resolves with `{ operation, partial, lines, missing }`: every line is
+    /// `{ line_number, ok, data, errors, user_errors }` (`line_number` is the index of
+    /// its variables; `ok` is false with GraphQL errors or `userErrors`); `missing`
+    /// lists the inputs without a result (a `partial` operation stopped before them:
+    /// read Shopify before running them again). A mutation that does not validate, or
+    /// variables that are not objects, reject with `SHOPIFY_INVALID_INPUT` before
+    /// anything is sent. An abort (`signal`) stops the wait, not the operation, which
+    /// may have started on Shopify.
+    #[napi(
+        ts_args_type = "mutation: string, variables: Array<Record<string, unknown>>, options?: BulkMutationOptions | null",
+        ts_return_type = "Promise<BulkMutationResult>"
+    )]
+    pub fn bulk_mutation<'e>(
+        &self,
+        env: &'e Env,
+        mutation: String,
+        variables: Input<Vec<Value>>,
+        options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<BulkMutationOut>>>> {
+        let abort = Abort::from_options(env, options.as_ref())?;
+        let bulk = bulk_options(env, options.as_ref())?;
+        let variables = variables.get("variables");
+        let client = self.client.clone();
+        spawn(env, abort, async move {
+            let result = client.bulk_mutation(&mutation, variables?, &bulk).await?;
+            Ok(Json(BulkMutationOut::from(&result)))
+        })
     }
 
     /// `ShopifyClient(url=..., apiVersion=..., accessToken=<redacted>)`: the token never
@@ -596,5 +627,62 @@ impl BulkQueryRun {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
         )
+    }
+}
+
+/// `pollIntervalMs` and `timeoutMs` of the bulk operations' options.
+fn bulk_options(env: &Env, options: Option<&Object<'_>>) -> napi::Result<BulkOptions> {
+    let mut bulk = BulkOptions::default();
+    let Some(o) = options else {
+        return Ok(bulk);
+    };
+    if let Some(ms) = o.get_named_property::<Option<f64>>("pollIntervalMs")? {
+        let p = settle_ctor(env, guard(|| millis("pollIntervalMs", ms)))?;
+        bulk = bulk.poll_interval(p, p);
+    }
+    if let Some(ms) = o.get_named_property::<Option<f64>>("timeoutMs")? {
+        let t = settle_ctor(env, guard(|| millis("timeoutMs", ms)))?;
+        bulk = bulk.timeout(t);
+    }
+    Ok(bulk)
+}
+
+/// One result line of a bulk mutation (snake_case data).
+#[derive(Serialize)]
+pub struct BulkLineOut {
+    line_number: u64,
+    ok: bool,
+    data: Value,
+    errors: Vec<GraphqlError>,
+    user_errors: Vec<UserError>,
+}
+
+/// A finished bulk mutation (snake_case data; the operation in Shopify's shape).
+#[derive(Serialize)]
+pub struct BulkMutationOut {
+    operation: BulkOperation,
+    partial: bool,
+    lines: Vec<BulkLineOut>,
+    missing: Vec<u64>,
+}
+
+impl From<&BulkMutationResult> for BulkMutationOut {
+    fn from(r: &BulkMutationResult) -> BulkMutationOut {
+        BulkMutationOut {
+            operation: r.operation().clone(),
+            partial: r.is_partial(),
+            lines: r
+                .lines()
+                .iter()
+                .map(|l| BulkLineOut {
+                    line_number: l.line_number(),
+                    ok: l.is_ok(),
+                    data: l.data().clone(),
+                    errors: l.errors().to_vec(),
+                    user_errors: l.user_errors().to_vec(),
+                })
+                .collect(),
+            missing: r.missing().to_vec(),
+        }
     }
 }

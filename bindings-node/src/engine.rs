@@ -1,211 +1,31 @@
-//! `ChangeStore` and `SyncEngine`: pull, plan, review, apply (with progress events
+//! `SyncEngine`: pull, plan, apply (with progress events
 //! through a non-blocking threadsafe function or as an async iterator) and the status
 //! column, all of them the core's.
 use crate::abort::{spawn, Abort};
 use crate::client::ShopifyClient;
 use crate::convert::Input;
-use crate::errors::{guard, invalid, to_js_error, Failure, Json, Outcome, Settled};
+use crate::errors::{guard, invalid, Failure, Json, Outcome, Settled};
+use crate::events::{feeding, on_event_option};
+use crate::executor::ExecutorOptions;
+use crate::store::{settle, ChangeStore};
 use crate::streams::Feed;
 use crate::webhook::WebhookQueue;
-use napi::bindgen_prelude::{Function, JsObjectValue, Object, PromiseRaw, Unknown};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Env, JsValue, Status, ValueType};
+use napi::bindgen_prelude::{JsObjectValue, Object, PromiseRaw, Unknown};
+use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 use serde::{Deserialize, Serialize};
 use shopify_sync::error::{Error as CoreError, ErrorKind};
 use shopify_sync::executor::Event;
 use shopify_sync::model::{Collection, Gid, GidKind, Product};
-use shopify_sync::staging::store::{
-    ChangeStore as CoreStore, MemoryStore, SnapshotSide, SqliteStore, StoredSnapshot,
-};
 use shopify_sync::staging::{
-    AuditQuery, Change, ChangeFilter, CollectionSnapshot, Entity, FieldMask, Plan, ProductSnapshot,
-    Record, Review, ReviewReport, Scope,
+    ChangeFilter, CollectionSnapshot, Entity, FieldMask, Plan, ProductSnapshot, Record, Scope,
 };
 use shopify_sync::status::SyncStatus;
 use shopify_sync::sync::{
     ApplyOptions, ApplyReport, CancelApply, LocalCatalog, PullMode, PullReport, RefreshReport,
-    SyncConfig, SyncEngine as CoreEngine,
+    SyncConfig, SyncEngine as CoreEngine, WriteMode,
 };
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
-/// Where plans, changes, the audit trail, snapshots and checkpoints live: one SQLite
-/// file (`ChangeStore.open(path)`), or memory (`ChangeStore.memory()`, for tests).
-#[napi]
-pub struct ChangeStore {
-    store: Arc<dyn CoreStore>,
-}
-
-/// Who reviews: `{ actor, comment? }`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewInput {
-    actor: String,
-    #[serde(default)]
-    comment: Option<String>,
-}
-
-impl ReviewInput {
-    fn review(self) -> Review {
-        let r = Review::now(self.actor);
-        match self.comment {
-            Some(c) => r.with_comment(c),
-            None => r,
-        }
-    }
-}
-
-fn filter(f: Option<Input<ChangeFilter>>) -> Outcome<ChangeFilter> {
-    f.map_or(Ok(ChangeFilter::default()), |f| f.get("change filter"))
-}
-
-fn settle<T>(env: &Env, out: Settled<T>) -> napi::Result<T> {
-    out.0.map_err(|f| to_js_error(env, &f))
-}
-
-#[napi]
-impl ChangeStore {
-    /// A store in memory (gone with the object): for tests and dry runs.
-    #[napi(factory)]
-    pub fn memory() -> ChangeStore {
-        ChangeStore {
-            store: Arc::new(MemoryStore::new()),
-        }
-    }
-
-    /// The SQLite store in one file at `path` (created if missing; `SHOPIFY_SYNC_STORE`
-    /// when omitted).
-    #[napi(factory)]
-    pub fn open(env: Env, path: Option<String>) -> napi::Result<ChangeStore> {
-        settle(
-            &env,
-            guard(|| {
-                let store = match path {
-                    Some(p) => SqliteStore::open(p)?,
-                    None => SqliteStore::open_default()?,
-                };
-                Ok(ChangeStore {
-                    store: Arc::new(store),
-                })
-            }),
-        )
-    }
-
-    /// A plan with its changes in their current states; `null` when unknown.
-    #[napi(ts_return_type = "Promise<Plan | null>")]
-    pub fn plan<'e>(
-        &self,
-        env: &'e Env,
-        id: String,
-    ) -> napi::Result<PromiseRaw<'e, Settled<Json<Option<Plan>>>>> {
-        let store = self.store.clone();
-        spawn(env, Abort::none(), async move {
-            let id = serde_json::from_value(serde_json::Value::String(id))
-                .map_err(|e| invalid("plan id", e))?;
-            Ok(Json(store.plan(&id).await?))
-        })
-    }
-
-    /// The changes a filter selects (every change when omitted), in plan order.
-    #[napi(
-        ts_args_type = "filter?: ChangeFilter | null",
-        ts_return_type = "Promise<Change[]>"
-    )]
-    pub fn changes<'e>(
-        &self,
-        env: &'e Env,
-        filter: Option<Input<ChangeFilter>>,
-    ) -> napi::Result<PromiseRaw<'e, Settled<Json<Vec<Change>>>>> {
-        let store = self.store.clone();
-        let filter = self::filter(filter);
-        spawn(env, Abort::none(), async move {
-            Ok(Json(store.changes(&filter?).await?))
-        })
-    }
-
-    /// Approve the selected `staged` changes, signed by `review.actor` (audited).
-    #[napi(
-        ts_args_type = "filter: ChangeFilter | null, review: { actor: string; comment?: string | null }",
-        ts_return_type = "Promise<ReviewReport>"
-    )]
-    pub fn approve<'e>(
-        &self,
-        env: &'e Env,
-        filter: Option<Input<ChangeFilter>>,
-        review: Input<ReviewInput>,
-    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ReviewReport>>>> {
-        let store = self.store.clone();
-        let filter = self::filter(filter);
-        let review = review.get("review");
-        spawn(env, Abort::none(), async move {
-            let review = review?.review();
-            Ok(Json(store.approve(&filter?, &review).await?))
-        })
-    }
-
-    /// Reject the selected `staged` changes (remembered: not proposed again).
-    #[napi(
-        ts_args_type = "filter: ChangeFilter | null, review: { actor: string; comment?: string | null }",
-        ts_return_type = "Promise<ReviewReport>"
-    )]
-    pub fn reject<'e>(
-        &self,
-        env: &'e Env,
-        filter: Option<Input<ChangeFilter>>,
-        review: Input<ReviewInput>,
-    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ReviewReport>>>> {
-        let store = self.store.clone();
-        let filter = self::filter(filter);
-        let review = review.get("review");
-        spawn(env, Abort::none(), async move {
-            let review = review?.review();
-            Ok(Json(store.reject(&filter?, &review).await?))
-        })
-    }
-
-    /// One stored snapshot: `side` is `"base"` (what was last synced) or `"remote"`
-    /// (what Shopify held when last read: pulls and webhook refreshes write it), `key`
-    /// the entity's gid. Resolves with `{ snapshot, fingerprint, updated_at, local_id? }`
-    /// or `null`.
-    #[napi(
-        ts_args_type = "side: SnapshotSide, key: string",
-        ts_return_type = "Promise<StoredSnapshot | null>"
-    )]
-    pub fn snapshot<'e>(
-        &self,
-        env: &'e Env,
-        side: String,
-        key: String,
-    ) -> napi::Result<PromiseRaw<'e, Settled<Json<Option<StoredSnapshot>>>>> {
-        let store = self.store.clone();
-        spawn(env, Abort::none(), async move {
-            let side: SnapshotSide = serde_json::from_value(serde_json::Value::String(side))
-                .map_err(|e| invalid("side", e))?;
-            Ok(Json(store.snapshot(side, &key).await?))
-        })
-    }
-
-    /// The audit trail as JSON Lines (every entry when `query` is omitted; keys of
-    /// `AuditQuery`: `change_id`, `plan_id`, `target`, `since`, `until`, `after_seq`,
-    /// `limit`).
-    #[napi(
-        ts_args_type = "query?: Record<string, unknown> | null",
-        ts_return_type = "Promise<string>"
-    )]
-    pub fn export_audit_jsonl<'e>(
-        &self,
-        env: &'e Env,
-        query: Option<Input<AuditQuery>>,
-    ) -> napi::Result<PromiseRaw<'e, Settled<String>>> {
-        let store = self.store.clone();
-        let query = query.map(|q| q.get("audit query"));
-        spawn(env, Abort::none(), async move {
-            let query = query.transpose()?.unwrap_or_default();
-            Ok(store.export_audit_jsonl(&query).await?)
-        })
-    }
-}
 
 /// One local record: `{ local_id, shopify_id, snapshot }` (snake_case, like the JSON
 /// of the vectors).
@@ -292,6 +112,9 @@ pub struct EngineOptions {
     guard_batch: Option<usize>,
     actor: Option<String>,
     publications: Option<Vec<String>>,
+    write_mode: Option<String>,
+    bulk_write_threshold: Option<usize>,
+    executor: Option<ExecutorOptions>,
 }
 
 fn pull_mode(s: Option<&str>) -> Outcome<PullMode> {
@@ -328,6 +151,25 @@ impl EngineOptions {
         }
         if let Some(v) = self.publications {
             c.publications = v;
+        }
+        if let Some(m) = self.write_mode {
+            c.write_mode = match m.as_str() {
+                "auto" => WriteMode::Auto,
+                "direct" => WriteMode::Direct,
+                "bulk" => WriteMode::Bulk,
+                other => {
+                    return Err(invalid(
+                        "writeMode",
+                        format!("expected \"auto\", \"direct\" or \"bulk\", not {other:?}"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = self.bulk_write_threshold {
+            c.bulk_write_threshold = v;
+        }
+        if let Some(e) = self.executor {
+            c.executor = e.config()?;
         }
         Ok(c)
     }
@@ -395,42 +237,6 @@ impl From<ApplyReport> for ApplyOut {
     }
 }
 
-/// The progress callback: called on the JS thread with each event, never blocking the
-/// Rust workers (events queue up while JS is busy).
-type EventCallback = ThreadsafeFunction<Event, Unknown<'static>, Json<Event>, Status, false>;
-
-/// Read `options.onEvent` and `options.operationId`.
-fn apply_options(
-    env: &Env,
-    options: Option<&Object<'_>>,
-) -> napi::Result<(Option<EventCallback>, Option<String>)> {
-    let Some(options) = options else {
-        return Ok((None, None));
-    };
-    let on_event: Unknown<'_> = options.get_named_property("onEvent")?;
-    let callback = match on_event.get_type()? {
-        ValueType::Undefined | ValueType::Null => None,
-        ValueType::Function => {
-            let f: Function<'_, Json<Event>, Unknown<'static>> = unsafe {
-                napi::bindgen_prelude::FromNapiValue::from_napi_value(env.raw(), on_event.raw())?
-            };
-            Some(
-                f.build_threadsafe_function::<Event>()
-                    .callee_handled::<false>()
-                    .build_callback(|ctx| Ok(Json(ctx.value)))?,
-            )
-        }
-        _ => {
-            return Err(napi::Error::new(
-                Status::InvalidArg,
-                "options.onEvent must be a function",
-            ))
-        }
-    };
-    let id: Option<String> = options.get_named_property("operationId")?;
-    Ok((callback, id))
-}
-
 /// The sync engine for one shop and one change store: pull, plan, apply, statuses.
 #[napi]
 pub struct SyncEngine {
@@ -443,7 +249,9 @@ impl SyncEngine {
     /// `pullMode` (`"auto"`, `"paginated"`, `"bulk"`), `bulkPullThreshold` (products,
     /// default 25000), `overlapMs` (incremental pulls, default 300000), `guardBatch`,
     /// `actor` (who the audit trail names for the engine's own transitions),
-    /// `publications`.
+    /// `publications`, `writeMode` (`"auto"`, `"direct"`, `"bulk"`),
+    /// `bulkWriteThreshold` (product updates, default 1000) and `executor` (the
+    /// executor the writes run on: an `ExecutorConfig`, as `new Executor()` takes it).
     #[napi(
         constructor,
         ts_args_type = "client: ShopifyClient, store: ChangeStore, options?: SyncEngineOptions | null"
@@ -568,48 +376,30 @@ impl SyncEngine {
         options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'e, Settled<Json<ApplyOut>>>> {
         let abort = Abort::from_options(env, options.as_ref())?;
-        let (callback, id) = apply_options(env, options.as_ref())?;
-        let filter = self::filter(filter);
+        let callback = on_event_option(env, options.as_ref())?;
+        let id: Option<String> = match &options {
+            Some(o) => o.get_named_property("operationId")?,
+            None => None,
+        };
+        let filter = crate::store::filter(filter);
         let engine = self.engine.clone();
         spawn(env, Abort::none(), async move {
             let filter = filter?;
             let mut opts = ApplyOptions::default();
-            // Events handed to the threadsafe function, and events it delivered.
-            let counts = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
-            // Closed when the core drops the callback: its event thread is through.
-            let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+            let mut delivery = None;
             if let Some(cb) = callback {
-                let counts = counts.clone();
-                opts = opts.on_event(move |e: &Event| {
-                    let _held = &closed_tx;
-                    counts.0.fetch_add(1, Ordering::SeqCst);
-                    let delivered = counts.clone();
-                    let status = cb.call_with_return_value(
-                        e.clone(),
-                        ThreadsafeFunctionCallMode::NonBlocking,
-                        move |_, _| {
-                            delivered.1.fetch_add(1, Ordering::SeqCst);
-                            Ok(())
-                        },
-                    );
-                    if status != Status::Ok {
-                        // Not queued (the environment is closing): nothing to wait for.
-                        counts.1.fetch_add(1, Ordering::SeqCst);
-                    }
-                });
-            } else {
-                drop(closed_tx);
+                let (handler, d) = cb.handler();
+                opts = opts.on_event(handler);
+                delivery = Some(d);
             }
             if let Some(id) = id {
                 opts = opts.operation_id(id);
             }
             let out = apply_cancellable(&engine, &filter, opts, abort).await;
-            // Settle after the callback has seen every event (the core's event thread
-            // ends after the last one; the threadsafe function's queue is FIFO), so that
+            // Settle after the callback has seen every event, so that
             // `await engine.apply(...)` follows the last `onEvent`.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), closed_rx).await;
-            while counts.1.load(Ordering::SeqCst) < counts.0.load(Ordering::SeqCst) {
-                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            if let Some(d) = delivery {
+                d.settled().await;
             }
             Ok(Json(out?.into()))
         })
@@ -634,7 +424,7 @@ impl SyncEngine {
             Some(o) => o.get_named_property("operationId")?,
             None => None,
         };
-        let filter = settle(&env, guard(|| self::filter(filter)))?;
+        let filter = settle(&env, guard(|| crate::store::filter(filter)))?;
         let engine = self.engine.clone();
         let report: Arc<Mutex<Option<tokio::sync::oneshot::Receiver<Outcome<ApplyOut>>>>> =
             Arc::new(Mutex::new(None));
@@ -642,12 +432,8 @@ impl SyncEngine {
         *report.lock().unwrap_or_else(|e| e.into_inner()) = Some(done_rx);
         let run_abort = abort.clone();
         let feed = Feed::start(Abort::none(), move |tx| async move {
-            let events = tx.clone();
-            let mut opts = ApplyOptions::default().on_event(move |e: &Event| {
-                // Never block a worker: a reader that fell 256 events behind misses some
-                // (their seq numbers show the gap); the report is always delivered.
-                let _ = events.try_send(Ok(e.clone()));
-            });
+            // The report is always delivered, whatever events a slow reader missed.
+            let mut opts = ApplyOptions::default().on_event(feeding(tx.clone()));
             if let Some(id) = id {
                 opts = opts.operation_id(id);
             }

@@ -128,6 +128,11 @@ fn build<'e>(env: &'e Env, failure: &Failure) -> napi::Result<Unknown<'e>> {
     }
 }
 
+/// The `ShopifySyncError` object of a core error (a job's error in a report).
+pub fn error_object<'e>(env: &'e Env, error: &Error) -> napi::Result<Unknown<'e>> {
+    build_core(env, error)
+}
+
 fn build_core<'e>(env: &'e Env, error: &Error) -> napi::Result<Unknown<'e>> {
     let mut fields = Object::new(env)?;
     fields.set("code", code(error.kind()))?;

@@ -21,8 +21,12 @@ mod client;
 mod convert;
 mod engine;
 mod errors;
+mod events;
+mod executor;
+mod plan;
 mod sim;
 mod staging;
+mod store;
 mod streams;
 mod webhook;
 

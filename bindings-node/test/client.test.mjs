@@ -135,7 +135,9 @@ test('abort: an aborted signal rejects with SHOPIFY_CANCELLED before and during 
     () => client.graphql('{ shop { name } }', null, { signal: AbortSignal.abort() }),
     'SHOPIFY_CANCELLED',
   )
-  // A slow simulator (a tiny bucket): the pull waits for points, the abort ends it.
+  // A slow simulator (a tiny bucket): the pull waits for points, the abort ends it. Pages
+  // of two products fit the 60-point bucket (a page costing more than the whole bucket
+  // fails with SHOPIFY_COST_EXCEEDED instead of waiting).
   const slow = await Simulator.start({ products: 300, bucketSize: 60, restoreRate: 5 })
   try {
     const c = new ShopifyClient({ endpoint: slow.endpoint, accessToken: slow.accessToken })
@@ -144,7 +146,7 @@ test('abort: an aborted signal rejects with SHOPIFY_CANCELLED before and during 
     setTimeout(() => controller.abort(), 200)
     let n = 0
     const e = await assertCode(async () => {
-      for await (const _ of c.products({ pageSize: 10 }, { signal: controller.signal })) n++
+      for await (const _ of c.products({ pageSize: 2 }, { signal: controller.signal })) n++
     }, 'SHOPIFY_CANCELLED')
     assert.ok(n < 300, `read ${n} before the abort`)
     assert.ok(Date.now() - started < 5000)
@@ -283,4 +285,35 @@ test('bulkQuery: the JSONL records as an async iterator, the operation once fini
   }, 'SHOPIFY_USER_ERRORS', /bulkOperationRunQuery/)
   assert.ok(refused.userErrors.length > 0)
   await assertCode(() => client.bulkQuery(query, { timeoutMs: -1 }), 'SHOPIFY_INVALID_INPUT', /timeoutMs/)
+})
+
+test('bulkMutation: one line per variables object, matched by index; a refused line; bad input refused before sending', async () => {
+  const TAGS = 'mutation T($id: ID!, $tags: [String!]!) { tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } } }'
+  const ids = (await client.graphql('{ products(first: 3) { nodes { id } } }')).data.products.nodes.map((n) => n.id)
+  const variables = [
+    { id: ids[0], tags: ['bulk-a'] },
+    { id: 'gid://shopify/Product/987654321', tags: ['bulk-a'] },
+    { id: ids[1], tags: ['bulk-b', 'bulk-c'] },
+    { id: ids[2], tags: ['bulk-b'] },
+  ]
+  const result = await client.bulkMutation(TAGS, variables, { pollIntervalMs: 50, timeoutMs: 60_000 })
+  assert.equal(result.operation.status, 'COMPLETED')
+  assert.equal(result.operation.type, 'MUTATION')
+  assert.equal(result.partial, false)
+  assert.deepEqual(result.missing, [])
+  assert.deepEqual(result.lines.map((l) => l.line_number), [0, 1, 2, 3])
+  assert.deepEqual(result.lines.map((l) => l.ok), [true, false, true, true])
+  assert.equal(result.lines[2].data.tagsAdd.node.id, ids[1])
+  assert.deepEqual(result.lines[1].errors, [])
+  assert.match(result.lines[1].user_errors[0].message, /does not exist/)
+  // The lines that ran are on Shopify.
+  assert.ok((await client.product(ids[0])).tags.includes('bulk-a'))
+  const tags = (await client.product(ids[1])).tags
+  assert.ok(tags.includes('bulk-b') && tags.includes('bulk-c'), tags.join(','))
+
+  await assertCode(() => client.bulkMutation('mutation { nope }', [{}]), 'SHOPIFY_INVALID_INPUT', /does not validate/)
+  await assertCode(() => client.bulkMutation(TAGS, [[1]]), 'SHOPIFY_INVALID_INPUT', /#0 are not a JSON object/)
+  await assertCode(() => client.bulkMutation(TAGS, { id: ids[0] }), 'SHOPIFY_INVALID_INPUT', /variables/)
+  await assertCode(() => client.bulkMutation(TAGS, variables, { pollIntervalMs: 0 }), 'SHOPIFY_INVALID_INPUT', /pollIntervalMs/)
+  await assertCode(() => client.bulkMutation(TAGS, variables, { signal: AbortSignal.abort() }), 'SHOPIFY_CANCELLED')
 })

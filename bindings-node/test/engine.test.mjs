@@ -132,6 +132,11 @@ test('engine: bad input is SHOPIFY_INVALID_INPUT; an aborted pull is SHOPIFY_CAN
   try {
     const store = ChangeStore.memory()
     await assertCode(() => new SyncEngine(client, store, { nope: true }), 'SHOPIFY_INVALID_INPUT', /nope/)
+    // The executor options are read as `new Executor(client, { config })` reads them.
+    await assertCode(() => new SyncEngine(client, store, { executor: { minWorkers: 3, maxWorkers: 2 } }), 'SHOPIFY_INVALID_INPUT', /MAX_WORKERS/)
+    await assertCode(() => new SyncEngine(client, store, { executor: { workers: 2 } }), 'SHOPIFY_INVALID_INPUT', /workers/)
+    await assertCode(() => new SyncEngine(client, store, { writeMode: 'fast' }), 'SHOPIFY_INVALID_INPUT', /writeMode/)
+    assert.ok(new SyncEngine(client, store, { writeMode: 'direct', bulkWriteThreshold: 10, executor: { maxWorkers: 4 } }))
     const engine = new SyncEngine(client, store)
     await assertCode(() => engine.pull({ mode: 'fast' }), 'SHOPIFY_INVALID_INPUT', /paginated/)
     await assertCode(() => engine.plan({ products: [{ snapshot: {} }] }), 'SHOPIFY_INVALID_INPUT', /local_id or a shopify_id/)

@@ -1,16 +1,19 @@
 // Gradual adoption in TypeScript tooling: fill the dashboard's status column for a list
-// of products, then run a pull and an apply and print their progress.
+// of products, then run a pull and an apply and print their progress, then your own
+// mutations through the executor.
 //
 // It talks to an in-process simulator unless SHOPIFY_SHOP (or SHOPIFY_ENDPOINT) and
 // SHOPIFY_ACCESS_TOKEN point at a real store. Compiled by `npm test` (tsc --noEmit).
 import {
   ChangeStore,
+  Executor,
   ShopifyClient,
   ShopifySyncError,
   Simulator,
   SyncEngine,
   computeStatuses,
   fingerprintProduct,
+  planSummary,
   productSnapshot,
   type ExecutorEvent,
   type Field,
@@ -88,12 +91,21 @@ async function main(): Promise<void> {
     local[0].snapshot.title = `${local[0].snapshot.title} (edited)`
 
     const plan = await engine.plan({ products: local }, { mask })
+    const summary = planSummary(plan)
+    console.log(`plan ${plan.id}: ${summary.changes} changes, ${summary.conflicts} conflicts`)
     await store.approve({ plan_id: plan.id }, { actor: 'ana' })
     const report = await engine.apply({ plan_id: plan.id }, { onEvent: printEvent })
     console.log(`applied ${report.applied}, stale ${report.stale}, failed ${report.failed}`)
 
     const statuses = await engine.statuses(local, { mask })
     console.log(statuses.map((s) => s.state).join(', '))
+
+    // Step 3: your own GraphQL documents on the same executor, budget and events.
+    const executor = new Executor(client, { config: { maxWorkers: 4 }, onEvent: printEvent })
+    const TAG = 'mutation T($id: ID!, $tags: [String!]!) { tagsAdd(id: $id, tags: $tags) { userErrors { message } } }'
+    for (const r of local) await executor.submit(TAG, { id: r.shopify_id, tags: ['dashboard'] }, { key: `tag:${r.shopify_id}` })
+    const tagged = await executor.finish()
+    for (const job of tagged.failed) console.log(`job ${job.job_id} failed (${job.effect}): ${job.error?.code}`)
   } catch (e) {
     if (e instanceof ShopifySyncError && e.code === 'SHOPIFY_NOT_CONFIGURED') {
       console.error(`not configured: ${e.message}`)
