@@ -468,8 +468,10 @@ export declare class SyncEngine {
   /**
    * Read Shopify into the store's remote snapshots. `mode`: `"auto"` (default),
    * `"paginated"` or `"bulk"`; `incremental: true` reads only the products updated
-   * since the last pull's cursor. An abort (`signal`) leaves what was committed so
-   * far (pages land with their cursor in one transaction) and sets no checkpoint.
+   * since the last pull's cursor; `onProgress` receives a `PullProgress` after each
+   * stage and every 100 products (on the JS thread, never stalling the pull). An
+   * abort (`signal`) leaves what was committed so far (pages land with their cursor
+   * in one transaction) and sets no checkpoint.
    */
   pull(options?: PullOptions | null): Promise<PullReport>
   /**

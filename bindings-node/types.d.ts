@@ -1026,6 +1026,32 @@ export interface PullOptions extends CallOptions {
   mode?: 'auto' | 'paginated' | 'bulk' | null
   /** Read only the products updated since the last pull's cursor. */
   incremental?: boolean | null
+  /**
+   * Called with the pull's progress after each stage and every 100 products, on the JS
+   * thread, through a non-blocking threadsafe function (a slow callback never stalls the
+   * pull). The promise settles after the last call.
+   */
+  onProgress?: ((progress: PullProgress) => void) | null
+}
+
+/** A pull's progress (`PullOptions.onProgress`). */
+export interface PullProgress {
+  /** Where the pull is: collections listed, membership read, products (every 100 and once when all are read), deletions reconciled, done. */
+  stage: 'collections' | 'membership' | 'products' | 'reconciled' | 'done'
+  /** Whether it is an incremental pull. */
+  incremental: boolean
+  /** Product snapshots written so far. */
+  products: number
+  /** How many products a full pull expects (`productsCount` at its start); `null` for incremental pulls. */
+  total_products: number | null
+  /** Collection snapshots written so far. */
+  collections: number
+  /** Custom-collection memberships read. */
+  memberships: number
+  /** Remote snapshots deleted so far. */
+  deleted: number
+  /** Milliseconds since the pull started. */
+  elapsed_ms: number
 }
 
 /** `engine.apply(filter, options)`. */

@@ -5,7 +5,7 @@ use crate::abort::{spawn, Abort};
 use crate::client::ShopifyClient;
 use crate::convert::Input;
 use crate::errors::{guard, invalid, Failure, Json, Outcome, Settled};
-use crate::events::{feeding, on_event_option};
+use crate::events::{callback_option, feeding, on_event_option};
 use crate::executor::ExecutorOptions;
 use crate::store::{settle, ChangeStore};
 use crate::streams::Feed;
@@ -22,8 +22,8 @@ use shopify_sync::staging::{
 };
 use shopify_sync::status::SyncStatus;
 use shopify_sync::sync::{
-    ApplyOptions, ApplyReport, CancelApply, LocalCatalog, PullMode, PullReport, RefreshReport,
-    SyncConfig, SyncEngine as CoreEngine, WriteMode,
+    ApplyOptions, ApplyReport, CancelApply, LocalCatalog, PullMode, PullOptions, PullProgress,
+    PullReport, RefreshReport, SyncConfig, SyncEngine as CoreEngine, WriteMode,
 };
 use std::sync::{Arc, Mutex};
 
@@ -280,8 +280,10 @@ impl SyncEngine {
 
     /// Read Shopify into the store's remote snapshots. `mode`: `"auto"` (default),
     /// `"paginated"` or `"bulk"`; `incremental: true` reads only the products updated
-    /// since the last pull's cursor. An abort (`signal`) leaves what was committed so
-    /// far (pages land with their cursor in one transaction) and sets no checkpoint.
+    /// since the last pull's cursor; `onProgress` receives a `PullProgress` after each
+    /// stage and every 100 products (on the JS thread, never stalling the pull). An
+    /// abort (`signal`) leaves what was committed so far (pages land with their cursor
+    /// in one transaction) and sets no checkpoint.
     #[napi(
         ts_args_type = "options?: PullOptions | null",
         ts_return_type = "Promise<PullReport>"
@@ -300,15 +302,27 @@ impl SyncEngine {
             ),
             None => (None, false),
         };
+        let callback = callback_option::<PullProgress>(env, options.as_ref(), "onProgress")?;
         let engine = self.engine.clone();
         spawn(env, abort, async move {
             let mode = pull_mode(mode.as_deref())?;
+            let mut opts = PullOptions::default();
+            let mut delivery = None;
+            if let Some(cb) = callback {
+                let (handler, d) = cb.handler();
+                opts = opts.on_progress(handler);
+                delivery = Some(d);
+            }
             let report = if incremental {
-                engine.pull_incremental().await?
+                engine.pull_incremental_with(opts).await
             } else {
-                engine.pull(mode).await?
+                engine.pull_with(mode, opts).await
             };
-            Ok(Json(report.into()))
+            // Settle after the callback has seen the last progress.
+            if let Some(d) = delivery {
+                d.settled().await;
+            }
+            Ok(Json(report?.into()))
         })
     }
 

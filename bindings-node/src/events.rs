@@ -9,60 +9,73 @@ use napi::bindgen_prelude::{Function, JsObjectValue, Object, PromiseRaw, Unknown
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, JsValue, Status, ValueType};
 use napi_derive::napi;
+use serde::Serialize;
 use shopify_sync::executor::Event;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-/// The progress callback: called on the JS thread with each event, never blocking the
-/// Rust workers (events queue up while JS is busy).
-type EventCallback = ThreadsafeFunction<Event, Unknown<'static>, Json<Event>, Status, false>;
+/// A JS callback for `T`s: called on the JS thread with each value, never blocking the
+/// Rust workers (values queue up while JS is busy).
+type JsCallback<T> = ThreadsafeFunction<T, Unknown<'static>, Json<T>, Status, false>;
 
 /// `options.onEvent`, when it is a function (absent or `null`: none).
-pub fn on_event_option(env: &Env, options: Option<&Object<'_>>) -> napi::Result<Option<Callback>> {
+pub fn on_event_option(
+    env: &Env,
+    options: Option<&Object<'_>>,
+) -> napi::Result<Option<Callback<Event>>> {
+    callback_option(env, options, "onEvent")
+}
+
+/// `options[name]`, when it is a function (absent or `null`: none), called with `T`s.
+pub fn callback_option<T: Serialize + Send + 'static>(
+    env: &Env,
+    options: Option<&Object<'_>>,
+    name: &str,
+) -> napi::Result<Option<Callback<T>>> {
     let Some(options) = options else {
         return Ok(None);
     };
-    let on_event: Unknown<'_> = options.get_named_property("onEvent")?;
-    match on_event.get_type()? {
+    let value: Unknown<'_> = options.get_named_property(name)?;
+    match value.get_type()? {
         ValueType::Undefined | ValueType::Null => Ok(None),
         ValueType::Function => {
-            let f: Function<'_, Json<Event>, Unknown<'static>> = unsafe {
-                napi::bindgen_prelude::FromNapiValue::from_napi_value(env.raw(), on_event.raw())?
+            let f: Function<'_, Json<T>, Unknown<'static>> = unsafe {
+                napi::bindgen_prelude::FromNapiValue::from_napi_value(env.raw(), value.raw())?
             };
             let tsfn = f
-                .build_threadsafe_function::<Event>()
+                .build_threadsafe_function::<T>()
                 .callee_handled::<false>()
                 .build_callback(|ctx| Ok(Json(ctx.value)))?;
             Ok(Some(Callback(tsfn)))
         }
         _ => Err(napi::Error::new(
             Status::InvalidArg,
-            "options.onEvent must be a function",
+            format!("options.{name} must be a function"),
         )),
     }
 }
 
-/// A JS `onEvent` callback, ready to hand to the core.
-pub struct Callback(EventCallback);
+/// A JS callback (`onEvent`, `onProgress`), ready to hand to the core.
+pub struct Callback<T: Serialize + 'static>(JsCallback<T>);
 
-/// Waits until JS has received every event handed to a [`Callback`].
+/// Waits until JS has received every value handed to a [`Callback`].
 pub struct Delivery {
-    /// Events handed to the threadsafe function, and events it delivered.
+    /// Values handed to the threadsafe function, and values it delivered.
     counts: Arc<(AtomicU64, AtomicU64)>,
-    /// Closed when the core drops the handler: its event thread is through.
+    /// Closed when the core drops the handler: its caller is through.
     closed: oneshot::Receiver<()>,
 }
 
-impl Callback {
-    /// The core's event handler calling this callback, and its [`Delivery`].
-    pub fn handler(self) -> (impl FnMut(&Event) + Send + 'static, Delivery) {
+impl<T: Serialize + Clone + Send + 'static> Callback<T> {
+    /// The core's handler calling this callback, and its [`Delivery`].
+    pub fn handler(self) -> (impl FnMut(&T) + Send + 'static, Delivery) {
         let counts = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
         let (closed_tx, closed) = oneshot::channel::<()>();
         let seen = counts.clone();
         let cb = self.0;
-        let handler = move |e: &Event| {
+        let handler = move |e: &T| {
             let _held = &closed_tx;
             seen.0.fetch_add(1, Ordering::SeqCst);
             let delivered = seen.clone();

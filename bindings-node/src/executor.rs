@@ -386,9 +386,6 @@ impl Executor {
             .map(|v| v.get("variables"))
             .transpose()?
             .unwrap_or(Value::Null);
-        if !(variables.is_object() || variables.is_null()) {
-            return Err(invalid("variables", "expected an object or null"));
-        }
         let options = options
             .map(|o| o.get("submit options"))
             .transpose()?

@@ -234,3 +234,30 @@ test('applyEvents with an aborted signal: report() rejects once the running writ
     await sim.stop()
   }
 })
+
+test('pull reports its progress through onProgress, before the promise settles', async () => {
+  const { sim, client } = await setup({ products: 230 })
+  try {
+    const engine = new SyncEngine(client, ChangeStore.memory())
+    const seen = []
+    const report = await engine.pull({ mode: 'paginated', onProgress: (p) => seen.push(p) })
+    assert.deepEqual(
+      seen.map((p) => p.stage),
+      ['collections', 'membership', 'products', 'products', 'products', 'reconciled', 'done'],
+    )
+    assert.deepEqual(seen.slice(2, 5).map((p) => p.products), [100, 200, 230])
+    assert.ok(seen.every((p) => p.total_products === 230 && p.incremental === false))
+    const done = seen.at(-1)
+    assert.equal(done.products, report.products)
+    assert.equal(done.collections, report.collections)
+    assert.equal(typeof done.elapsed_ms, 'number')
+
+    seen.length = 0
+    await engine.pull({ incremental: true, onProgress: (p) => seen.push(p) })
+    assert.equal(seen.at(-1).stage, 'done')
+    assert.ok(seen.every((p) => p.incremental === true && p.total_products === null))
+    await assertCode(() => engine.pull({ onProgress: 42 }), 'SHOPIFY_INVALID_INPUT', /onProgress/)
+  } finally {
+    await sim.stop()
+  }
+})

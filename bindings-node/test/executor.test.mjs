@@ -114,7 +114,7 @@ test('bad documents and options are SHOPIFY_INVALID_INPUT before anything is que
   await assertCode(() => executor.submit('query { nope }'), 'SHOPIFY_INVALID_INPUT', /nope/)
   await assertCode(() => executor.submit(TAGS, { id: ids[0], tags: ['a'] }, { priority: 'high' }), 'SHOPIFY_INVALID_INPUT', /submit options/)
   await assertCode(() => executor.submit(TAGS, { id: ids[0], tags: ['a'] }, { maxAttempts: 0 }), 'SHOPIFY_INVALID_INPUT', /maxAttempts/)
-  await assertCode(() => executor.submit(TAGS, [1, 2]), 'SHOPIFY_INVALID_INPUT', /variables: expected an object/)
+  await assertCode(() => executor.submit(TAGS, [1, 2]), 'SHOPIFY_INVALID_INPUT', /variables must be a JSON object/)
   const report = await executor.finish()
   assert.equal(report.summary.total, 0)
 })

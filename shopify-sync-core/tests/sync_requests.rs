@@ -74,6 +74,10 @@ async fn a_bad_document_is_refused_before_it_is_queued() {
     let results = GraphqlResults::default();
     let err = GraphqlJob::new(&client, "query { nope }", json!({}), &results).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    let err =
+        GraphqlJob::new(&client, TITLE, json!(["gid://shopify/Product/1"]), &results).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("object"), "{err}");
     let mut config = client.config().clone();
     config.throttle.max_query_cost = 5;
     let frugal = shopify_sync::client::ShopifyClient::new(config).unwrap();

@@ -33,7 +33,7 @@
 
 use crate::client::bulk::user_errors_error;
 use crate::client::{GraphqlResponse, ShopifyClient};
-use crate::error::{Result, UserError};
+use crate::error::{Error, Result, UserError};
 use crate::executor::{Job, JobContext, JobId, Priority, RetryPolicy};
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -86,14 +86,20 @@ pub struct GraphqlJob {
 impl GraphqlJob {
     /// A job sending `document` with `variables` (a JSON object or null) through
     /// `client`, its response going to `results`. The document is validated and its
-    /// requested cost estimated now: an invalid one is an `invalid_input` error, one
-    /// over Shopify's single-query limit `cost_exceeded`.
+    /// requested cost estimated now: an invalid one (or variables that are not an
+    /// object) is an `invalid_input` error, one over Shopify's single-query limit
+    /// `cost_exceeded`.
     pub fn new(
         client: &ShopifyClient,
         document: impl Into<Arc<str>>,
         variables: Value,
         results: &GraphqlResults,
     ) -> Result<GraphqlJob> {
+        if !(variables.is_object() || variables.is_null()) {
+            return Err(Error::invalid_input(
+                "GraphQL variables must be a JSON object or null",
+            ));
+        }
         let document = document.into();
         let cost = client.checked_cost(&document, &variables)?;
         Ok(GraphqlJob {
