@@ -1,6 +1,6 @@
 //! `ShopifyClient`: the core client, blocking (GIL released) and asyncio.
 use crate::convert::{from_py, to_py};
-use crate::errors::{guard, panic_error, raise};
+use crate::errors::{guard, panic_error, raise, Failure};
 use crate::runtime::{runtime, ForkSafeTokio};
 use futures::FutureExt;
 use pyo3::prelude::*;
@@ -87,12 +87,12 @@ pub async fn settle<T>(fut: impl Future<Output = CoreResult<T>>) -> PyResult<T> 
 
 /// A successful response as a dict: `data`, `errors` (field errors of a partial
 /// response), `request_id`, `cost` (`extensions.cost` when sent).
-fn response(py: Python<'_>, r: GraphqlResponse) -> PyResult<Py<PyAny>> {
+pub(crate) fn response(py: Python<'_>, r: &GraphqlResponse) -> PyResult<Py<PyAny>> {
     let d = PyDict::new(py);
     d.set_item("data", to_py(py, &r.data)?)?;
     d.set_item("errors", to_py(py, &r.errors)?)?;
-    d.set_item("request_id", r.request_id)?;
-    match r.cost {
+    d.set_item("request_id", &r.request_id)?;
+    match &r.cost {
         Some(c) => {
             let cost = PyDict::new(py);
             cost.set_item("requested", c.requested)?;
@@ -107,7 +107,7 @@ fn response(py: Python<'_>, r: GraphqlResponse) -> PyResult<Py<PyAny>> {
     Ok(d.into_any().unbind())
 }
 
-fn variables(v: Option<&Bound<'_, PyAny>>) -> PyResult<Value> {
+pub(crate) fn variables(v: Option<&Bound<'_, PyAny>>) -> PyResult<Value> {
     match v {
         None => Ok(Value::Null),
         Some(v) if v.is_none() => Ok(Value::Null),
@@ -220,7 +220,7 @@ impl PyShopifyClient {
             let vars = self::variables(variables)?;
             let client = self.core().map_err(raise)?;
             let r = run(py, client.graphql(&document, vars))?;
-            response(py, r)
+            response(py, &r)
         })
     }
 
@@ -239,7 +239,7 @@ impl PyShopifyClient {
             let client = self.core().map_err(raise)?;
             pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
                 let r = settle(client.graphql(&document, vars)).await?;
-                Python::attach(|py| response(py, r))
+                Python::attach(|py| response(py, &r))
             })
         })
     }
@@ -409,9 +409,9 @@ impl PyShopifyClient {
     }
 
     /// Run a bulk query to the end (start it, waiting for a free slot; wait; judge the
-    /// outcome). Returns `{"operation": <the BulkOperation, Shopify's camelCase JSON>,
-    /// "partial": bool}` (partial: the operation failed, but what it wrote can be
-    /// read); read the records with `bulk_download(result)`. `group_objects` asks
+    /// outcome). Returns a `BulkQueryResult` (`operation`: the `BulkOperation`;
+    /// `partial`: the operation failed, but what it wrote can be read); read the
+    /// records with `bulk_download(result)`. `group_objects` asks
     /// Shopify to keep children after their parent; `poll_interval` (seconds, default
     /// 0.5 rising to 5) and `timeout` (seconds; `None`: no limit, else the operation is
     /// cancelled and a `ShopifyTimeoutError` raised). Releases the GIL; Ctrl-C cancels
@@ -453,7 +453,7 @@ impl PyShopifyClient {
 
     /// The records of a finished bulk query, streamed: an iterator and an async
     /// iterator of dicts, one per JSONL line (a child object carries `__parentId`).
-    /// `result`: what `bulk_query()` returned, or a result URL. A broken download
+    /// `result`: what `bulk_query()` returned (or its dict), or a result URL. A broken download
     /// resumes where it stopped (up to `resumes` times).
     #[pyo3(signature = (result, *, resumes=5))]
     fn bulk_download(&self, result: &Bound<'_, PyAny>, resumes: u32) -> PyResult<PyItemIterator> {
@@ -462,7 +462,11 @@ impl PyShopifyClient {
             let records = if let Ok(url) = result.extract::<String>() {
                 client.bulk_download_url(&url, resumes)
             } else {
-                let operation = result.get_item("operation").map_err(|_| {
+                let operation = match result.getattr("operation") {
+                    Ok(op) => Ok(op),
+                    Err(_) => result.get_item("operation"),
+                };
+                let operation = operation.map_err(|_| {
                     invalid(
                         "bulk result",
                         "expected what bulk_query() returned, or a URL",
@@ -484,9 +488,10 @@ impl PyShopifyClient {
 
     /// Run `mutation` once per item of `variables` (each a dict of the mutation's
     /// variables) as one bulk mutation: validate the document, upload the variables,
-    /// run, wait. Returns `{"operation", "partial", "lines": [{"line_number" (the
-    /// input's index), "ok", "data", "errors", "user_errors"}], "missing": [indexes of
-    /// inputs with no result line]}`. Options as `bulk_query()`. Releases the GIL;
+    /// run, wait. Returns a `BulkMutationResult` (`operation`, `partial`, `lines`: a
+    /// `BulkMutationLine` per result line (`line_number`: the input's index, `ok`,
+    /// `data`, `errors`, `user_errors`), `missing`: the indexes of inputs with no
+    /// result line). Options as `bulk_query()`. Releases the GIL;
     /// Ctrl-C stops the wait (not the operation, which may have started).
     #[pyo3(signature = (mutation, variables, *, poll_interval=None, timeout=None))]
     fn bulk_mutation(
@@ -534,9 +539,25 @@ impl PyShopifyClient {
     }
 }
 
+/// An `ItemIterator` whose reading yields `items` values (0, 1, ...) and then panics
+/// with `message`: the test that a panic in the reading raises instead of ending the
+/// iteration.
+#[pyfunction]
+fn _panicking_items(items: u64, message: String) -> PyItemIterator {
+    PyItemIterator::start(None, move |tx| async move {
+        for n in 0..items {
+            if tx.send(Ok(Value::from(n))).await.is_err() {
+                return;
+            }
+        }
+        panic!("{message}");
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyShopifyClient>()?;
-    m.add_class::<PyItemIterator>()
+    m.add_class::<PyItemIterator>()?;
+    m.add_function(wrap_pyfunction!(_panicking_items, m)?)
 }
 
 // ----- typed operations ------------------------------------------------------------------
@@ -598,11 +619,14 @@ fn json<T: serde::Serialize>(v: &T) -> CoreResult<Value> {
         .map_err(|e| Error::new(shopify_sync::error::ErrorKind::Decode, e.to_string()))
 }
 
-type Items = tokio::sync::Mutex<tokio::sync::mpsc::Receiver<CoreResult<Value>>>;
+/// An item, or why the reading stopped (a core error, or a panic in the reading task).
+type Item = std::result::Result<Value, Failure>;
+type Items = tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Item>>;
 
 /// Items streamed from Shopify page by page: an iterator and an async iterator. Pages
 /// are read ahead a little while you consume; dropping it (or `close()`) stops the
-/// reading. An error raises from the iteration that meets it.
+/// reading. An error raises from the iteration that meets it, and so does a panic in
+/// the reading (as `ShopifySyncError`): the iteration never ends silently early.
 #[pyclass(name = "ItemIterator", module = "shopify_sync._native", frozen)]
 pub struct PyItemIterator {
     items: Arc<Items>,
@@ -623,7 +647,12 @@ impl PyItemIterator {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::mpsc::channel(256);
-        let task = runtime().spawn(make(tx));
+        let reading = make(tx.clone());
+        let task = runtime().spawn(async move {
+            if let Err(panic) = AssertUnwindSafe(reading).catch_unwind().await {
+                let _ = tx.send(Err(Failure::panic(panic))).await;
+            }
+        });
         PyItemIterator {
             items: Arc::new(tokio::sync::Mutex::new(rx)),
             class,
@@ -632,14 +661,14 @@ impl PyItemIterator {
     }
 }
 
-type Sender = tokio::sync::mpsc::Sender<CoreResult<Value>>;
+type Sender = tokio::sync::mpsc::Sender<Item>;
 
 /// Send a stream's items until it ends, fails, or the iterator is gone.
 async fn pump(stream: impl futures::Stream<Item = CoreResult<Value>>, tx: Sender) {
     let mut stream = std::pin::pin!(stream);
     while let Some(item) = stream.next().await {
         let stop = item.is_err();
-        if tx.send(item).await.is_err() || stop {
+        if tx.send(item.map_err(Failure::Core)).await.is_err() || stop {
             break;
         }
     }
@@ -657,7 +686,7 @@ impl PyItemIterator {
             match block_on(py, async move { items.lock().await.recv().await })? {
                 None => Ok(None),
                 Some(Ok(v)) => Ok(Some(item(py, self.class, &v)?)),
-                Some(Err(e)) => Err(raise(e)),
+                Some(Err(f)) => Err(f.to_py_err(py)),
             }
         })
     }
@@ -674,7 +703,7 @@ impl PyItemIterator {
             match next {
                 None => Err(PyStopAsyncIteration::new_err(())),
                 Some(Ok(v)) => Python::attach(|py| item(py, class, &v)),
-                Some(Err(e)) => Err(raise(e)),
+                Some(Err(f)) => Python::attach(|py| Err(f.to_py_err(py))),
             }
         })
     }
@@ -734,7 +763,7 @@ fn bulk_query_result(py: Python<'_>, r: &BulkQueryResult) -> PyResult<Py<PyAny>>
     let d = PyDict::new(py);
     d.set_item("operation", to_py(py, r.operation())?)?;
     d.set_item("partial", r.is_partial())?;
-    Ok(d.into_any().unbind())
+    typed(py, "BulkQueryResult", d.into_any())
 }
 
 fn bulk_mutation_result(py: Python<'_>, r: &BulkMutationResult) -> PyResult<Py<PyAny>> {
@@ -753,5 +782,5 @@ fn bulk_mutation_result(py: Python<'_>, r: &BulkMutationResult) -> PyResult<Py<P
     }
     d.set_item("lines", lines)?;
     d.set_item("missing", r.missing().to_vec())?;
-    Ok(d.into_any().unbind())
+    typed(py, "BulkMutationResult", d.into_any())
 }

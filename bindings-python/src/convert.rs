@@ -193,6 +193,27 @@ pub fn typed(py: Python<'_>, name: &str, data: Bound<'_, PyAny>) -> PyResult<Py<
     Ok(from_native.call1((name, data))?.unbind())
 }
 
+/// Instances of the typed result class `name`, one per item (from its JSON shape).
+pub fn typed_list<T: Serialize>(py: Python<'_>, name: &str, items: &[T]) -> PyResult<Py<PyAny>> {
+    let list = PyList::empty(py);
+    for item in items {
+        list.append(typed(py, name, to_py(py, item)?.into_bound(py))?)?;
+    }
+    Ok(list.into_any().unbind())
+}
+
+/// An instance of the typed result class `name`, or `None`.
+pub fn typed_option<T: Serialize>(
+    py: Python<'_>,
+    name: &str,
+    item: Option<&T>,
+) -> PyResult<Py<PyAny>> {
+    match item {
+        Some(item) => typed(py, name, to_py(py, item)?.into_bound(py)),
+        None => Ok(py.None()),
+    }
+}
+
 /// A `datetime.timedelta` of `d`.
 pub fn timedelta(py: Python<'_>, d: std::time::Duration) -> PyResult<Py<PyAny>> {
     let kwargs = PyDict::new(py);

@@ -9,17 +9,18 @@
 //! (`apply_async(on_event=...)`, `async for`). A callback never runs on a Rust thread.
 use crate::client::{block_on, run, settle, PyShopifyClient};
 use crate::convert::{datetime, from_json, json_from_py, timedelta, to_py, typed};
-use crate::errors::{guard, invalid, panic_error, raise, to_py_err};
+use crate::errors::{guard, invalid, raise, Failure};
+use crate::events::{self, event_dict, EventQueue, OnDrop};
 use crate::plan::{mask, PyPlan};
 use crate::runtime::{runtime, ForkSafeTokio};
 use crate::store::{filter, PyChangeStore};
 use futures::FutureExt;
-use pyo3::exceptions::{PyStopAsyncIteration, PyTimeoutError};
+use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyString};
 use serde_json::Value;
 use shopify_sync::error::{Error, ErrorKind};
-use shopify_sync::executor::Event;
+use shopify_sync::executor::ExecutorConfig;
 use shopify_sync::model::{Collection, Gid, GidKind, Product};
 use shopify_sync::staging::{
     ChangeFilter, CollectionSnapshot, Entity, ProductSnapshot, Record, Scope,
@@ -30,10 +31,9 @@ use shopify_sync::sync::{
     SyncConfig, SyncEngine, WebhookQueue, WriteMode,
 };
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 // ----- conversions -----------------------------------------------------------------
 
@@ -111,11 +111,6 @@ fn refresh_report(py: Python<'_>, r: &RefreshReport) -> PyResult<Py<PyAny>> {
     d.set_item("stale", r.stale)?;
     d.set_item("ignored", r.ignored)?;
     typed(py, "RefreshReport", d.into_any())
-}
-
-/// An event as a dict in its JSON shape.
-pub fn event_dict(py: Python<'_>, e: &Event) -> PyResult<Py<PyAny>> {
-    to_py(py, e)
 }
 
 /// A gid of kind `K` from a gid string, a numeric id (str or int), or `None`/`""`.
@@ -239,48 +234,80 @@ fn catalog(
     })
 }
 
-// ----- a running apply ------------------------------------------------------------------
-
-enum Failure {
-    Core(Error),
-    Panic(String),
+/// The executor's configuration from option names and values: the names are those of
+/// the core's `SHOPIFY_SYNC_EXECUTOR_*` variables without the prefix, in lower case
+/// (`max_workers`, `queue_capacity`, `memory_watermark_mb`, `initial_backoff_ms` ...),
+/// read by the core's own `ExecutorConfig::from_lookup` over the defaults and
+/// validated. An unknown name is refused.
+pub fn executor_config(values: Vec<(String, String)>) -> PyResult<ExecutorConfig> {
+    const PREFIX: &str = "SHOPIFY_SYNC_EXECUTOR_";
+    let asked = std::cell::RefCell::new(Vec::new());
+    let config = ExecutorConfig::from_lookup(|var| {
+        let name = var.strip_prefix(PREFIX).unwrap_or(var).to_ascii_lowercase();
+        let found = values
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone());
+        asked.borrow_mut().push(name);
+        found
+    })
+    .map_err(raise)?;
+    let asked = asked.into_inner();
+    if let Some((unknown, _)) = values.iter().find(|(k, _)| !asked.contains(k)) {
+        return Err(invalid(
+            "executor config",
+            format!(
+                "unknown option {unknown:?} (expected one of {})",
+                asked.join(", ")
+            ),
+        ));
+    }
+    Ok(config)
 }
+
+/// [`executor_config`] from `None` or a dict of whole numbers (or their strings).
+pub fn executor_config_from_py(config: Option<&Bound<'_, PyAny>>) -> PyResult<ExecutorConfig> {
+    let mut values = Vec::new();
+    if let Some(config) = config.filter(|c| !c.is_none()) {
+        let config = config
+            .cast::<PyDict>()
+            .map_err(|_| invalid("executor config", "expected a dict"))?;
+        for (k, v) in config.iter() {
+            let key: String = k
+                .extract()
+                .map_err(|_| invalid("executor config", "keys must be strings"))?;
+            if v.is_none() {
+                continue;
+            }
+            let value = if v.is_instance_of::<pyo3::types::PyBool>() {
+                None
+            } else if v.is_instance_of::<pyo3::types::PyInt>() || v.is_instance_of::<PyString>() {
+                Some(v.str()?.to_string())
+            } else {
+                None
+            };
+            let Some(value) = value else {
+                return Err(invalid(
+                    "executor config",
+                    format!("{key}: expected a whole number, not {}", v.repr()?),
+                ));
+            };
+            values.push((key, value));
+        }
+    }
+    executor_config(values)
+}
+
+// ----- a running apply ------------------------------------------------------------------
 
 /// The shared state of one apply running on the binding's runtime.
 struct Running {
     operation_id: String,
-    /// The events; the channel closes when the core drops the callback (its executor's
-    /// callback thread is through), after the last event.
-    events: Option<tokio::sync::Mutex<mpsc::UnboundedReceiver<Event>>>,
+    /// The events (when subscribed).
+    events: Option<Arc<EventQueue>>,
     done: watch::Receiver<bool>,
     result: Mutex<Option<Result<ApplyReport, Arc<Failure>>>>,
     cancel: CancelApply,
-    ended: AtomicBool,
-}
-
-/// Cancels the apply when dropped, unless disarmed: a cancelled asyncio task stops the
-/// work in Rust.
-struct CancelOnDrop(Option<CancelApply>);
-
-impl CancelOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.take() {
-            c.cancel();
-        }
-    }
-}
-
-fn new_operation_id() -> String {
-    use std::hash::BuildHasher;
-    let random =
-        std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now());
-    format!("op-{random:016x}")
 }
 
 impl Running {
@@ -299,11 +326,9 @@ impl Running {
             .operation_id(operation_id.clone())
             .cancel(cancel.clone());
         let events = if subscribe {
-            let (tx, rx) = mpsc::unbounded_channel();
-            options = options.on_event(move |e: &Event| {
-                let _ = tx.send(e.clone());
-            });
-            Some(tokio::sync::Mutex::new(rx))
+            let (queue, forward) = EventQueue::channel();
+            options = options.on_event(forward);
+            Some(queue)
         } else {
             None
         };
@@ -314,7 +339,6 @@ impl Running {
             done: done_rx,
             result: Mutex::new(None),
             cancel,
-            ended: AtomicBool::new(false),
         });
         let state = running.clone();
         runtime().spawn(async move {
@@ -334,7 +358,7 @@ impl Running {
                     ErrorKind::Cancelled,
                     "the apply was cancelled: the writes it had started are recorded, the changes it had not started stay approved",
                 )))),
-                Err(panic) => Err(Arc::new(Failure::Panic(panic_message(panic)))),
+                Err(panic) => Err(Arc::new(Failure::panic(panic))),
             };
             *state.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
             let _ = done_tx.send(true);
@@ -353,52 +377,22 @@ impl Running {
         let _ = done.wait_for(|d| *d).await;
     }
 
-    /// The next event; `None` once every event was handed over.
-    async fn next_event(&self) -> Option<Event> {
-        let events = self.events.as_ref()?;
-        if self.ended.load(Ordering::SeqCst) {
-            return None;
-        }
-        let mut rx = events.lock().await;
-        let next = rx.recv().await;
-        if next.is_none() {
-            self.ended.store(true, Ordering::SeqCst);
-        }
-        next
-    }
-
-    /// The events waiting now, without blocking.
-    fn drain(&self) -> Vec<Event> {
-        let mut out = Vec::new();
-        if let Some(events) = &self.events {
-            if let Ok(mut rx) = events.try_lock() {
-                while let Ok(e) = rx.try_recv() {
-                    out.push(e);
-                }
-            }
-        }
-        out
-    }
-
     fn outcome(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let slot = self.result.lock().unwrap_or_else(|e| e.into_inner());
         match slot.as_ref() {
             None => Err(invalid("apply", "still running")),
             Some(Ok(report)) => apply_report(py, report),
-            Some(Err(f)) => Err(match f.as_ref() {
-                Failure::Core(e) => to_py_err(py, e),
-                Failure::Panic(m) => panic_error(Box::new(m.clone())),
-            }),
+            Some(Err(f)) => Err(f.to_py_err(py)),
         }
     }
 }
 
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".to_string())
+/// A fresh operation id: `op-` and 16 hex digits.
+pub fn new_operation_id() -> String {
+    use std::hash::BuildHasher;
+    let random =
+        std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now());
+    format!("op-{random:016x}")
 }
 
 /// A running apply (from `SyncEngine.start_apply`). Its events are an iterator (any
@@ -427,37 +421,13 @@ impl PyApplyOperation {
     /// `done`). Releases the GIL while it waits; Ctrl-C interrupts it.
     #[pyo3(signature = (timeout=None))]
     fn next_event(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let running = self.running.clone();
-            let e = match timeout {
-                None => block_on(py, async move { running.next_event().await })?,
-                Some(t) => {
-                    let t = Duration::try_from_secs_f64(t).map_err(|e| invalid("timeout", e))?;
-                    block_on(py, async move {
-                        tokio::time::timeout(t, running.next_event())
-                            .await
-                            .ok()
-                            .flatten()
-                    })?
-                }
-            };
-            match e {
-                Some(e) => event_dict(py, &e),
-                None => Ok(py.None()),
-            }
-        })
+        events::next_event(py, self.running.events.as_ref(), timeout)
     }
 
     /// The events waiting now, without blocking (for eventlet/gevent green threads:
     /// poll it between `socketio.sleep()` calls).
     fn drain(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let out = PyList::empty(py);
-            for e in self.running.drain() {
-                out.append(event_dict(py, &e)?)?;
-            }
-            Ok(out.into_any().unbind())
-        })
+        events::drain(py, self.running.events.as_ref())
     }
 
     fn __iter__(slf: Py<Self>) -> Py<Self> {
@@ -465,13 +435,7 @@ impl PyApplyOperation {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        guard(|| {
-            let running = self.running.clone();
-            match block_on(py, async move { running.next_event().await })? {
-                Some(e) => Ok(Some(event_dict(py, &e)?)),
-                None => Ok(None),
-            }
-        })
+        events::next(py, self.running.events.as_ref())
     }
 
     fn __aiter__(slf: Py<Self>) -> Py<Self> {
@@ -479,13 +443,7 @@ impl PyApplyOperation {
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let running = self.running.clone();
-        pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
-            match running.next_event().await {
-                Some(e) => Python::attach(|py| event_dict(py, &e)),
-                None => Err(PyStopAsyncIteration::new_err(())),
-            }
-        })
+        events::anext(py, self.running.events.as_ref())
     }
 
     /// Wait for the end (at most `timeout` seconds, else `TimeoutError`) and return the
@@ -618,13 +576,13 @@ impl PySyncEngine {
             if let Some(a) = actor {
                 config.actor = a;
             }
-            if let Some(n) = max_workers {
-                config.executor.max_workers = n;
-            }
-            if let Some(n) = min_workers {
-                config.executor.min_workers = n;
-            }
-            config.executor.validate().map_err(raise)?;
+            let workers = [("max_workers", max_workers), ("min_workers", min_workers)];
+            config.executor = executor_config(
+                workers
+                    .iter()
+                    .filter_map(|(k, v)| v.map(|n| (k.to_string(), n.to_string())))
+                    .collect(),
+            )?;
             Ok(PySyncEngine {
                 client,
                 store,
@@ -794,16 +752,8 @@ impl PySyncEngine {
             let engine = self.engine(py)?;
             let running = Running::start(engine, filter, operation_id, on_event.is_some());
             let waited = (|| -> PyResult<()> {
-                if let Some(f) = &on_event {
-                    loop {
-                        let r = running.clone();
-                        match block_on(py, async move { r.next_event().await })? {
-                            Some(e) => {
-                                f.call1((event_dict(py, &e)?,))?;
-                            }
-                            None => break,
-                        }
-                    }
+                if let (Some(f), Some(queue)) = (&on_event, &running.events) {
+                    events::deliver(py, queue, f)?;
                 }
                 let r = running.clone();
                 block_on(py, async move { r.wait().await })
@@ -834,27 +784,15 @@ impl PySyncEngine {
         operation_id: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let filter = self::filter(filter)?;
-        let on_event = on_event.filter(|f| !f.is_none());
-        let event_loop = match &on_event {
-            Some(_) => Some(
-                py.import("asyncio")?
-                    .call_method0("get_running_loop")?
-                    .unbind(),
-            ),
-            None => None,
-        };
-        let on_event = on_event.map(Bound::unbind);
+        let on_event = on_event.filter(|f| !f.is_none()).map(Bound::unbind);
+        let event_loop = events::running_loop(py, on_event.as_ref())?;
         let engine = self.engine(py)?;
         pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
             let running = Running::start(engine, filter, operation_id, on_event.is_some());
-            let stop = CancelOnDrop(Some(running.cancel.clone()));
-            if let (Some(f), Some(lp)) = (&on_event, &event_loop) {
-                while let Some(e) = running.next_event().await {
-                    Python::attach(|py| -> PyResult<()> {
-                        lp.call_method1(py, "call_soon_threadsafe", (f, event_dict(py, &e)?))?;
-                        Ok(())
-                    })?;
-                }
+            let cancel = running.cancel.clone();
+            let stop = OnDrop::new(move || cancel.cancel());
+            if let (Some(f), Some(lp), Some(queue)) = (&on_event, &event_loop, &running.events) {
+                events::deliver_on_loop(queue, f, lp).await?;
             }
             running.wait().await;
             stop.disarm();
@@ -1013,7 +951,7 @@ impl PyWebhookQueue {
 #[pyfunction]
 fn _event_roundtrip(py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     guard(|| {
-        let e: Event = from_json("event", event)?;
+        let e: shopify_sync::executor::Event = from_json("event", event)?;
         event_dict(py, &e)
     })
 }

@@ -83,13 +83,41 @@ pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     }
 }
 
-/// The exception for a panic payload.
-pub fn panic_error(payload: Box<dyn std::any::Any + Send>) -> PyErr {
-    let message = payload
+/// The message of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".to_string());
+        .unwrap_or_else(|| "(no message)".to_string())
+}
+
+/// How work that ran on the runtime failed, kept until Python asks: a core error or a
+/// panic (its message).
+#[derive(Debug)]
+pub enum Failure {
+    Core(Error),
+    Panic(String),
+}
+
+impl Failure {
+    /// A panic caught with `catch_unwind`.
+    pub fn panic(payload: Box<dyn std::any::Any + Send>) -> Failure {
+        Failure::Panic(panic_message(payload.as_ref()))
+    }
+
+    /// The exception: the core error's class, or `ShopifySyncError` for a panic.
+    pub fn to_py_err(&self, py: Python<'_>) -> PyErr {
+        match self {
+            Failure::Core(e) => to_py_err(py, e),
+            Failure::Panic(m) => panic_error(Box::new(m.clone())),
+        }
+    }
+}
+
+/// The exception for a panic payload.
+pub fn panic_error(payload: Box<dyn std::any::Any + Send>) -> PyErr {
+    let message = panic_message(payload.as_ref());
     Python::attach(|py| {
         let build = || -> PyResult<PyErr> {
             let kwargs = PyDict::new(py);

@@ -15,6 +15,8 @@ mod client;
 mod convert;
 mod engine;
 mod errors;
+mod events;
+mod executor;
 mod plan;
 mod runtime;
 mod sim;
@@ -56,5 +58,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     plan::register(m)?;
     store::register(m)?;
     engine::register(m)?;
+    executor::register(m)?;
     Ok(())
 }

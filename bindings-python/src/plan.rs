@@ -1,6 +1,6 @@
 //! Plans: the `Plan` class (summary, changes, side-by-side review rows, plan files) and
 //! the three-way `diff` of two or three snapshots.
-use crate::convert::{datetime, from_json, to_py, typed};
+use crate::convert::{datetime, from_json, to_py, typed, typed_list, typed_option};
 use crate::errors::{guard, raise};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
@@ -75,23 +75,21 @@ impl PyPlan {
         })
     }
 
-    /// The changes (dicts in the JSON shape of a change: `id`, `target`, `operation`,
-    /// `rows`, `state` ...), in plan order.
+    /// The changes (`Change` objects: `id`, `target`, `operation`, `rows`, `state`
+    /// ...), in plan order.
     fn changes(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        guard(|| to_py(py, &self.plan.changes))
+        guard(|| typed_list(py, "Change", &self.plan.changes))
     }
 
-    /// One change by id, or `None`.
+    /// One `Change` by id, or `None`.
     fn change(&self, py: Python<'_>, change_id: &str) -> PyResult<Py<PyAny>> {
         guard(|| {
-            to_py(
-                py,
-                &self
-                    .plan
-                    .changes
-                    .iter()
-                    .find(|c| c.id.as_str() == change_id),
-            )
+            let found = self
+                .plan
+                .changes
+                .iter()
+                .find(|c| c.id.as_str() == change_id);
+            typed_option(py, "Change", found)
         })
     }
 

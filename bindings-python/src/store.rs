@@ -4,7 +4,7 @@
 //! GIL. Filters and queries are dicts in the serde shape of `ChangeFilter` and
 //! `AuditQuery` (unknown keys refused).
 use crate::client::block_on;
-use crate::convert::{from_json, to_py, typed};
+use crate::convert::{from_json, to_py, typed, typed_list, typed_option};
 use crate::errors::{guard, raise};
 use crate::plan::PyPlan;
 use pyo3::prelude::*;
@@ -114,7 +114,7 @@ impl PyChangeStore {
 
     /// Resolve the conflicts of one staged change: `take` is `"local"`, `"remote"` or
     /// `"value"` (then `value` is written); `path` limits it to one row. Returns the
-    /// change.
+    /// `Change`.
     #[pyo3(signature = (change_id, take, *, path=None, value=None, actor, comment=None))]
     #[allow(clippy::too_many_arguments)]
     fn resolve(
@@ -140,30 +140,29 @@ impl PyChangeStore {
             let c = run(py, async move {
                 store.resolve(&id, path.as_deref(), take, value, &by).await
             })?;
-            to_py(py, &c)
+            typed_option(py, "Change", Some(&c))
         })
     }
 
-    /// The changes a filter selects (dicts in the JSON shape of a change), in plan
-    /// order.
+    /// The changes a filter selects (`Change` objects), in plan order.
     #[pyo3(signature = (filter=None))]
     fn changes(&self, py: Python<'_>, filter: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
         guard(|| {
             let f = self::filter(filter)?;
             let store = self.store.clone();
             let changes = run(py, async move { store.changes(&f).await })?;
-            to_py(py, &changes)
+            typed_list(py, "Change", &changes)
         })
     }
 
-    /// One change, or `None`.
+    /// One `Change`, or `None`.
     fn change(&self, py: Python<'_>, change_id: String) -> PyResult<Py<PyAny>> {
         guard(|| {
             let id: ChangeId = serde_json::from_value(Value::String(change_id))
                 .map_err(|e| crate::errors::invalid("change_id", e))?;
             let store = self.store.clone();
             let c = run(py, async move { store.change(&id).await })?;
-            to_py(py, &c)
+            typed_option(py, "Change", c.as_ref())
         })
     }
 
@@ -172,7 +171,7 @@ impl PyChangeStore {
         guard(|| {
             let store = self.store.clone();
             let changes = run(py, async move { store.in_flight().await })?;
-            to_py(py, &changes)
+            typed_list(py, "Change", &changes)
         })
     }
 
@@ -188,8 +187,8 @@ impl PyChangeStore {
     }
 
     /// Save a plan (e.g. read from a plan file) with its changes `staged`; older
-    /// unapplied changes of the same targets become `superseded`. Returns
-    /// `{"plan_id", "changes", "superseded"}`.
+    /// unapplied changes of the same targets become `superseded`. Returns a
+    /// `SavedPlan` (`plan_id`, `changes`, `superseded`).
     #[pyo3(signature = (plan, *, actor, comment=None))]
     fn save_plan(
         &self,
@@ -203,11 +202,11 @@ impl PyChangeStore {
             let by = review(actor, comment);
             let store = self.store.clone();
             let saved = run(py, async move { store.save_plan(&p, &by).await })?;
-            to_py(py, &saved)
+            typed_option(py, "SavedPlan", Some(&saved))
         })
     }
 
-    /// The audit entries a query selects (`query`: a dict of `AuditQuery` keys:
+    /// The `AuditEntry` objects a query selects (`query`: a dict of `AuditQuery` keys:
     /// `change_id`, `plan_id`, `target`, `since`, `until`, `after_seq`, `limit`), in
     /// order.
     #[pyo3(signature = (query=None))]
@@ -216,7 +215,7 @@ impl PyChangeStore {
             let q = audit_query(query)?;
             let store = self.store.clone();
             let entries = run(py, async move { store.audit(&q).await })?;
-            to_py(py, &entries)
+            typed_list(py, "AuditEntry", &entries)
         })
     }
 

@@ -4,6 +4,7 @@ The ``shopify_sim`` fixture comes from the installed package's pytest plugin
 (``shopify_sync.testing``, entry point ``pytest11``).
 """
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -32,6 +33,18 @@ def load_vectors(name: str) -> Dict[str, Any]:
 def cases(name: str) -> List[Any]:
     """The cases of a vector file as pytest params, with their names as ids."""
     return [pytest.param(c, id=c["name"]) for c in load_vectors(name)["cases"]]
+
+
+@functools.lru_cache(maxsize=None)
+def event_keys() -> Dict[str, List[str]]:
+    """The keys, in order, of each event type's case in events.json."""
+    return {c["event"]["type"]: list(c["event"].keys()) for c in load_vectors("events.json")["cases"]}
+
+
+def check_event_shape(event: Dict[str, Any]) -> None:
+    """Exactly the keys, in the order, of the case of its type in events.json."""
+    assert list(event.keys()) == event_keys()[event["type"]], event
+    assert event["timestamp"].endswith("Z")
 
 
 def client_for(sim: Any, **kw: Any) -> Any:

@@ -17,19 +17,24 @@ CREATE = ("mutation call($product: ProductCreateInput!) { productCreate(product:
 def test_bulk_query_and_download(shopify_sim):
     client = client_for(shopify_sim)
     result = client.bulk_query(PRODUCTS, poll_interval=0.02)
-    assert result["partial"] is False
-    op = result["operation"]
-    assert op["status"] == "COMPLETED" and op["id"].startswith("gid://shopify/BulkOperation/")
+    assert isinstance(result, shopify_sync.BulkQueryResult) and result.partial is False
+    op = result.operation
+    assert op.status == "COMPLETED" and op.id.startswith("gid://shopify/BulkOperation/")
+    assert op.type == "QUERY" and op.completed_at is not None and op.completed_at.tzinfo is not None
     records = list(client.bulk_download(result))
     products = [r for r in records if "__parentId" not in r]
     variants = [r for r in records if "__parentId" in r]
-    assert len(records) == op["objectCount"]
+    assert len(records) == op.object_count
     dumped = {f"gid://shopify/Product/{p['id']}": p for p in shopify_sim.dump()["products"]}
     assert {p["id"] for p in products} == set(dumped)
     assert all(v["__parentId"] in dumped for v in variants)
     assert len(variants) == sum(len(p["variants"]) for p in dumped.values())
     # The URL works too, and the async iterator gives the same records.
-    assert list(client.bulk_download(op["url"])) == records
+    assert list(client.bulk_download(op.url)) == records
+    # So do the result's dict and the result rebuilt from it.
+    assert result.to_dict()["operation"]["objectCount"] == op.object_count
+    assert list(client.bulk_download(result.to_dict())) == records
+    assert shopify_sync.BulkQueryResult.from_dict(result.to_dict()) == result
 
     async def read():
         r = await client.bulk_query_async(PRODUCTS, poll_interval=0.02)
@@ -46,12 +51,14 @@ def test_bulk_mutation_lines(shopify_sim):
     inputs = [{"product": {"title": "Bulk one"}}, {"product": {"title": ""}},
               {"product": {"title": "Bulk three", "vendor": "Acme"}}]
     result = client.bulk_mutation(CREATE, inputs, poll_interval=0.02)
-    assert result["partial"] is False and result["missing"] == []
-    assert result["operation"]["status"] == "COMPLETED"
-    lines = {line["line_number"]: line for line in result["lines"]}
-    assert sorted(lines) == [0, 1, 2]
-    assert lines[0]["ok"] and lines[2]["data"]["productCreate"]["product"]["title"] == "Bulk three"
-    assert not lines[1]["ok"] and lines[1]["user_errors"][0]["field"] == ["title"]
+    assert isinstance(result, shopify_sync.BulkMutationResult)
+    assert result.partial is False and result.missing == []
+    assert result.operation.status == "COMPLETED" and result.operation.type == "MUTATION"
+    lines = {line.line_number: line for line in result.lines}
+    assert sorted(lines) == [0, 1, 2] and result.line(2) == lines[2] and result.line(7) is None
+    assert lines[0].ok and lines[2].data["productCreate"]["product"]["title"] == "Bulk three"
+    assert not lines[1].ok and lines[1].user_errors[0]["field"] == ["title"]
+    assert shopify_sync.BulkMutationResult.from_dict(result.to_dict()) == result
     titles = {p["title"] for p in shopify_sim.dump()["products"]}
     assert {"Bulk one", "Bulk three"} <= titles
 
@@ -59,7 +66,7 @@ def test_bulk_mutation_lines(shopify_sim):
         return await client.bulk_mutation_async(CREATE, [{"product": {"title": "Async"}}],
                                                 poll_interval=0.02)
 
-    assert asyncio.run(again())["lines"][0]["ok"]
+    assert asyncio.run(again()).lines[0].ok
     # Refused before anything is sent.
     with pytest.raises(shopify_sync.InvalidInputError):
         client.bulk_mutation("mutation { nope }", [{}])

@@ -14,11 +14,8 @@ import time
 import pytest
 
 import shopify_sync
-from conftest import client_for, load_vectors, local_products
+from conftest import check_event_shape, client_for, local_products
 
-EVENT_KEYS = {
-    c["event"]["type"]: list(c["event"].keys()) for c in load_vectors("events.json")["cases"]
-}
 
 
 def engine_for(sim, store=None, **kw):
@@ -33,12 +30,6 @@ def adopted(sim, **kw):
     local = local_products(store)
     assert engine.baseline(local) == len(local)
     return engine, store, local
-
-
-def check_event_shape(event):
-    """Exactly the keys, in the order, of the case of its type in events.json."""
-    assert list(event.keys()) == EVENT_KEYS[event["type"]], event
-    assert event["timestamp"].endswith("Z")
 
 
 @pytest.mark.shopify_sim(products=12, collections=3, seed=5)
@@ -79,12 +70,12 @@ def test_pull_baseline_plan_approve_apply_status(shopify_sim):
     assert statuses[0]["state"] == "pending"
     assert statuses[-1]["state"] == "pending_create"
     rows = plan.review_rows()
-    assert {r["path"] for r in rows if r["change_id"] == plan.changes()[0]["id"]}
+    assert {r["path"] for r in rows if r["change_id"] == plan.changes()[0].id}
     assert all(set(r) >= {"change_id", "target", "operation", "state", "path", "kind"} for r in rows)
 
     review = store.approve(plan, actor="ana", comment="looks right")
     assert isinstance(review, shopify_sync.ReviewReport)
-    assert sorted(review.changed) == sorted(c["id"] for c in plan.changes())
+    assert sorted(review.changed) == sorted(c.id for c in plan.changes())
 
     events = []
     report = engine.apply({"plan_id": plan.id}, on_event=events.append, operation_id="op-test-1")
@@ -109,13 +100,14 @@ def test_pull_baseline_plan_approve_apply_status(shopify_sim):
     priced = client.product(local[1]["shopify_id"])
     assert {v.price for v in priced.variants} == {decimal.Decimal("12.34")}
     assert client.product_by_handle("brand-new-tee").id == created
-    assert {c["state"] for c in store.changes(plan)} == {"applied"}
+    assert {c.state for c in store.changes(plan)} == {"applied"}
     trail = store.audit({"target": "NEW-1"})
-    assert [e["action"] for e in trail] == ["planned", "approved", "applying", "applied"]
-    assert trail[1]["actor"] == "ana" and trail[1]["comment"] == "looks right"
+    assert [e.action for e in trail] == ["planned", "approved", "applying", "applied"]
+    assert trail[1].actor == "ana" and trail[1].comment == "looks right"
+    assert review.audit[0] == store.audit({"after_seq": review.audit[0].seq - 1, "limit": 1})[0]
     assert store.in_flight() == []
     jsonl = store.export_audit_jsonl({"target": "NEW-1"}).splitlines()
-    assert [json.loads(line)["action"] for line in jsonl] == [e["action"] for e in trail]
+    assert [json.loads(line)["action"] for line in jsonl] == [e.action for e in trail]
 
     # After a pull the new product is known by its local id: nothing to plan. (Its
     # status reads remote_changes while the core stores the created product's base as
@@ -144,30 +136,33 @@ def test_conflicts_stale_and_rejections(shopify_sim):
     engine.pull("paginated")
     plan = engine.plan(local)
     assert plan.summary().conflicts == 1
-    by_target = {c["target"]["shopify_id"]: c for c in plan.changes()}
+    by_target = {c.target.shopify_id: c for c in plan.changes()}
     conflict = by_target[local[0]["shopify_id"]]
     rejected = by_target[local[2]["shopify_id"]]
-    out = store.reject({"change_ids": [rejected["id"]]}, actor="ana")
-    assert out.changed == [rejected["id"]]
+    out = store.reject({"change_ids": [rejected.id]}, actor="ana")
+    assert out.changed == [rejected.id]
     review = store.approve(plan, actor="ana")
-    assert [s["change_id"] for s in review.skipped] == [conflict["id"]]
+    assert [s["change_id"] for s in review.skipped] == [conflict.id]
+    assert conflict.unresolved_conflicts == 1
     shopify_sim.edit_product(numeric(local[1]["shopify_id"]), {"title": "Theirs, later"})
     report = engine.apply(plan)
     assert (report.applied, report.stale, report.failed) == (0, 1, 0)
-    stale = store.change(by_target[local[1]["shopify_id"]]["id"])
-    assert stale["state"] == "stale" and "title" in stale["result"]["message"]
+    stale = store.change(by_target[local[1]["shopify_id"]].id)
+    assert isinstance(stale, shopify_sync.Change)
+    assert stale.state == "stale" and stale.result.outcome == "stale" and "title" in stale.result.message
 
     # The conflict resolved by taking the local value: approvable, then applied.
-    resolved = store.resolve(conflict["id"], "local", actor="ana")
-    assert resolved["state"] == "staged"
-    assert store.approve({"change_ids": [conflict["id"]]}, actor="ana").changed == [conflict["id"]]
-    assert engine.apply({"change_ids": [conflict["id"]]}).applied == 1
+    resolved = store.resolve(conflict.id, "local", actor="ana")
+    assert resolved.state == "staged" and resolved.unresolved_conflicts == 0
+    assert [r.resolution.take for r in resolved.rows if r.kind == "conflict"] == ["local"]
+    assert store.approve({"change_ids": [conflict.id]}, actor="ana").changed == [conflict.id]
+    assert engine.apply({"change_ids": [conflict.id]}).applied == 1
     assert engine.client.product(local[0]["shopify_id"]).title == "Ours"
 
     # The rejection is remembered: planning again does not propose it.
     engine.pull("paginated")
     again = engine.plan(local)
-    assert all(c["target"]["shopify_id"] != local[2]["shopify_id"] for c in again.changes())
+    assert all(c.target.shopify_id != local[2]["shopify_id"] for c in again.changes())
 
 
 @pytest.mark.shopify_sim(products=5, collections=1, seed=9)
@@ -256,7 +251,7 @@ def test_an_exception_in_the_callback_stops_the_apply(shopify_sim):
     # Whatever was left applying is settled by the next apply: exactly once.
     report = engine.apply(plan)
     assert report.applied + report.reconciled >= 0
-    assert {c["state"] for c in store.changes(plan)} == {"applied"}
+    assert {c.state for c in store.changes(plan)} == {"applied"}
     assert store.in_flight() == []
 
 
@@ -276,13 +271,13 @@ def check_cancelled_then_finished(engine, store, plan):
     are still approved, and the next apply writes exactly those (none reconciled, none
     twice)."""
     assert store.in_flight() == []
-    states = [c["state"] for c in store.changes(plan)]
+    states = [c.state for c in store.changes(plan)]
     assert set(states) <= {"applied", "approved"}, states
     assert "approved" in states, "the cancel stopped nothing"
     report = engine.apply(plan)
     assert (report.failed, report.stale, report.reconciled) == (0, 0, 0)
     assert report.applied == states.count("approved")
-    assert {c["state"] for c in store.changes(plan)} == {"applied"}
+    assert {c.state for c in store.changes(plan)} == {"applied"}
     titles = [p.title for p in engine.client.products()]
     assert all(t.endswith(" slow") and not t.endswith(" slow slow") for t in titles)
 
@@ -348,7 +343,7 @@ def test_cancelling_apply_async(shopify_sim):
     asyncio.run(main())
     # The running writes finish and are recorded in the background: wait for them.
     deadline = time.monotonic() + 30
-    while not any(c["state"] == "applied" for c in store.changes(plan)) or store.in_flight():
+    while not any(c.state == "applied" for c in store.changes(plan)) or store.in_flight():
         assert time.monotonic() < deadline, "the running job was not recorded"
         time.sleep(0.05)
     check_cancelled_then_finished(engine, store, plan)
@@ -438,7 +433,7 @@ def test_sqlite_store_persists_between_objects(tmp_path, shopify_sim):
         shopify_sync.Plan.from_file_json(json.dumps(edited))
     assert plan.created_at.tzinfo is not None
     assert "Plan(id=" in repr(plan) and len(plan) == 1
-    assert plan.change(plan.changes()[0]["id"])["operation"] == "update"
+    assert plan.change(plan.changes()[0].id).operation == "update"
     assert plan.change("nope") is None
     assert isinstance(plan.incoming(), list) and isinstance(plan.problems(), list)
     assert isinstance(plan.unmanaged(), list) and plan.unchanged >= 0
@@ -455,7 +450,7 @@ def test_sqlite_store_persists_between_objects(tmp_path, shopify_sim):
     with pytest.raises(shopify_sync.InvalidInputError):
         reopened.snapshots("middle")
     trail = reopened.audit({"plan_id": plan.id})
-    assert trail[0]["action"] == "planned" and trail[0]["actor"] == "nightly-job"
+    assert trail[0].action == "planned" and trail[0].actor == "nightly-job"
     with pytest.raises(shopify_sync.InvalidInputError):
         shopify_sync.SqliteStore(path, synchronous="sometimes")
     fast = shopify_sync.SqliteStore(tmp_path / "fast.db", synchronous="normal", busy_timeout=1.5)
@@ -475,7 +470,7 @@ def test_save_a_plan_from_a_file_into_another_store(shopify_sim, tmp_path):
     plan = engine.plan(local)
     other = shopify_sync.MemoryStore()
     saved = other.save_plan(shopify_sync.Plan.from_file_json(plan.to_file_json()), actor="ana")
-    assert saved["plan_id"] == plan.id and saved["changes"] == 1
+    assert saved == shopify_sync.SavedPlan(plan_id=plan.id, changes=1, superseded=[])
     with pytest.raises(shopify_sync.InvalidInputError, match="already"):
         other.save_plan(plan, actor="ana")
 

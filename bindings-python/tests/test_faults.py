@@ -60,13 +60,13 @@ def test_apply_under_random_faults_writes_each_change_once(shopify_sim):
     shopify_sim.set_fault_rate(0.0)
     assert report is not None
     assert store.in_flight() == []
-    states = [c["state"] for c in store.changes(plan)]
+    states = [c.state for c in store.changes(plan)]
     assert set(states) <= {"applied", "failed"}
     # Every change the store calls applied is on Shopify, and written once: the
     # simulator's log of executed writes never shows two products made from one.
     titles = {p.id: p.title for p in engine.client.products()}
     for c in store.changes(plan):
-        if c["state"] == "applied":
-            assert titles[c["target"]["shopify_id"]].endswith("(faulty network)")
+        if c.state == "applied":
+            assert titles[c.target.shopify_id].endswith("(faulty network)")
     assert len(titles) == 15
     assert any(f["fault"] for f in shopify_sim.fault_log())

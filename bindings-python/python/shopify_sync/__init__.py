@@ -19,11 +19,17 @@ What this version exposes:
 - :class:`SyncEngine`: pull, plan, apply (progress events through a callable, an
   iterator or an async iterator: :class:`ApplyOperation`), statuses, webhook refresh
   (:class:`WebhookQueue`);
+- :class:`Executor`: the application's own GraphQL documents as jobs (priorities,
+  deduplication, retries, the shop's shared cost budget, pause / resume / cancel, the
+  same events), ending in an :class:`ExecutorReport` (:class:`JobRecord`,
+  responses by job id);
 - :class:`SqliteStore` / :class:`MemoryStore` (:class:`ChangeStore`): review, changes,
   audit, snapshots; :class:`Plan` (summary, review rows, plan files); :func:`diff`;
 - typed results with ``to_dict()`` / ``from_dict()`` (:class:`Product`,
-  :class:`Collection`, :class:`PullReport`, :class:`ApplyReport` ...): money as
-  ``Decimal``, timestamps as aware ``datetime``.
+  :class:`Collection`, :class:`PullReport`, :class:`ApplyReport`, :class:`Change`,
+  :class:`AuditEntry`, :class:`SavedPlan`, :class:`BulkQueryResult`,
+  :class:`BulkMutationResult` ...): money as ``Decimal``, timestamps as aware
+  ``datetime``; ``to_dict()`` gives the core's JSON shape with those values.
 
 Fork safety: the native runtime is per process and rebuilt in a forked child, and so is
 each client's connection pool; a :class:`Simulator` serves only in the process that
@@ -52,6 +58,7 @@ from ._native import (
     DEFAULT_API_VERSION,
     ApplyOperation,
     ChangeStore,
+    Executor,
     ItemIterator,
     MemoryStore,
     Plan,
@@ -75,19 +82,35 @@ from ._native import (
 )
 from ._types import (
     ApplyReport,
+    ApplyResult,
+    AuditEntry,
+    BulkMutationLine,
+    BulkMutationResult,
+    BulkOperation,
+    BulkQueryResult,
+    Change,
+    ChangeRow,
+    ChangeTarget,
     Collection,
     CollectionRule,
     CollectionRuleSet,
+    ExecutorReport,
     IdMapping,
+    JobRecord,
     PlanSummary,
+    PreflightIssue,
     Product,
     ProductOption,
     PullReport,
     Record,
     RefreshReport,
+    Resolution,
     ReviewReport,
+    SavedPlan,
     SelectedOption,
     Seo,
+    StaleGuard,
+    Submission,
     Variant,
 )
 
@@ -130,6 +153,7 @@ __all__ = [
     "SyncEngine",
     "ApplyOperation",
     "WebhookQueue",
+    "Executor",
     "ItemIterator",
     "Record",
     "Seo",
@@ -146,4 +170,20 @@ __all__ = [
     "RefreshReport",
     "PlanSummary",
     "ReviewReport",
+    "ChangeTarget",
+    "Resolution",
+    "ChangeRow",
+    "StaleGuard",
+    "PreflightIssue",
+    "ApplyResult",
+    "Change",
+    "AuditEntry",
+    "SavedPlan",
+    "BulkOperation",
+    "BulkQueryResult",
+    "BulkMutationLine",
+    "BulkMutationResult",
+    "Submission",
+    "JobRecord",
+    "ExecutorReport",
 ]

@@ -29,18 +29,26 @@ from typing_extensions import TypeAlias, disjoint_base, final
 from ._errors import ShopifySyncError
 from ._types import (
     ApplyReport,
+    AuditEntry,
+    BulkMutationResult,
+    BulkQueryResult,
+    Change,
     Collection,
+    ExecutorReport,
     PlanSummary,
     Product,
     PullReport,
     RefreshReport,
     ReviewReport,
+    SavedPlan,
+    Submission,
 )
 
 __all__ = [
     "DEFAULT_API_VERSION",
     "ApplyOperation",
     "ChangeStore",
+    "Executor",
     "ItemIterator",
     "MemoryStore",
     "Plan",
@@ -53,6 +61,7 @@ __all__ = [
     "_event_roundtrip",
     "_make_error",
     "_panic",
+    "_panicking_items",
     "canonical_document",
     "compute_status",
     "compute_statuses",
@@ -88,6 +97,10 @@ def _event_roundtrip(event: Mapping[str, Any]) -> _JsonDict:
 
 def _panic(message: str) -> None:
     """Panic in Rust on purpose (tests): raises ``ShopifySyncError`` with ``kind=None``."""
+
+def _panicking_items(items: int, message: str) -> ItemIterator[int]:
+    """An iterator whose reading yields ``0 .. items - 1``, then panics in Rust (tests:
+    the next iteration raises ``ShopifySyncError`` with ``kind=None``)."""
 
 def compute_status(input: Mapping[str, Any]) -> _JsonDict:
     """The sync status of one product.
@@ -250,9 +263,9 @@ class ShopifyClient:
         group_objects: bool = False,
         poll_interval: Optional[float] = None,
         timeout: Optional[float] = None,
-    ) -> _JsonDict:
-        """Run a bulk query to the end; returns ``{"operation", "partial"}`` (the
-        operation in Shopify's camelCase JSON). Read it with :meth:`bulk_download`."""
+    ) -> BulkQueryResult:
+        """Run a bulk query to the end; returns a :class:`BulkQueryResult` (the
+        operation, and ``partial``). Read its records with :meth:`bulk_download`."""
 
     def bulk_query_async(
         self,
@@ -261,12 +274,15 @@ class ShopifyClient:
         group_objects: bool = False,
         poll_interval: Optional[float] = None,
         timeout: Optional[float] = None,
-    ) -> Awaitable[_JsonDict]:
+    ) -> Awaitable[BulkQueryResult]:
         """:meth:`bulk_query` as an awaitable."""
 
-    def bulk_download(self, result: Union[_JsonDict, str], *, resumes: int = 5) -> ItemIterator[_JsonDict]:
-        """The records of a finished bulk query (what :meth:`bulk_query` returned, or a
-        result URL), one dict per JSONL line: an iterator and an async iterator."""
+    def bulk_download(
+        self, result: Union[BulkQueryResult, Mapping[str, Any], str], *, resumes: int = 5
+    ) -> ItemIterator[_JsonDict]:
+        """The records of a finished bulk query (what :meth:`bulk_query` returned, its
+        ``to_dict()``, or a result URL), one dict per JSONL line: an iterator and an
+        async iterator."""
 
     def bulk_mutation(
         self,
@@ -275,10 +291,10 @@ class ShopifyClient:
         *,
         poll_interval: Optional[float] = None,
         timeout: Optional[float] = None,
-    ) -> _JsonDict:
-        """Run ``mutation`` once per variables dict as one bulk mutation; returns
-        ``{"operation", "partial", "lines", "missing"}``, each line ``{"line_number",
-        "ok", "data", "errors", "user_errors"}``."""
+    ) -> BulkMutationResult:
+        """Run ``mutation`` once per variables dict as one bulk mutation; returns a
+        :class:`BulkMutationResult` (``operation``, ``partial``, ``lines``: a
+        :class:`BulkMutationLine` per result line, ``missing``)."""
 
     def bulk_mutation_async(
         self,
@@ -287,14 +303,15 @@ class ShopifyClient:
         *,
         poll_interval: Optional[float] = None,
         timeout: Optional[float] = None,
-    ) -> Awaitable[_JsonDict]:
+    ) -> Awaitable[BulkMutationResult]:
         """:meth:`bulk_mutation` as an awaitable."""
 
 @final
 class ItemIterator(Generic[_T]):
     """Items streamed from Shopify page by page: an iterator and an async iterator. Read
     ahead a little; dropping it or :meth:`close` stops the reading. An error raises from
-    the iteration that meets it."""
+    the iteration that meets it, and so does a panic in the reading (as
+    ``ShopifySyncError``)."""
 
     def __iter__(self) -> ItemIterator[_T]: ...
     def __next__(self) -> _T: ...
@@ -414,11 +431,11 @@ class Plan:
     def summary(self) -> PlanSummary:
         """Counts for a review screen."""
 
-    def changes(self) -> List[_JsonDict]:
-        """The changes (the JSON shape of a change), in plan order."""
+    def changes(self) -> List[Change]:
+        """The changes (:class:`Change`), in plan order."""
 
-    def change(self, change_id: str) -> Optional[_JsonDict]:
-        """One change by id, or ``None``."""
+    def change(self, change_id: str) -> Optional[Change]:
+        """One :class:`Change` by id, or ``None``."""
 
     def review_rows(self) -> List[_JsonDict]:
         """Every row of every change side by side: ``change_id``, ``target``,
@@ -482,28 +499,29 @@ class ChangeStore:
         value: Any = None,
         actor: str,
         comment: Optional[str] = None,
-    ) -> _JsonDict:
+    ) -> Change:
         """Resolve a staged change's conflicts: ``take`` is ``"local"``, ``"remote"`` or
-        ``"value"`` (then ``value`` is written); ``path`` limits it to one row."""
+        ``"value"`` (then ``value`` is written); ``path`` limits it to one row. Returns the
+        :class:`Change`."""
 
-    def changes(self, filter: _Filter = None) -> List[_JsonDict]:
-        """The changes a filter selects, in plan order."""
+    def changes(self, filter: _Filter = None) -> List[Change]:
+        """The changes (:class:`Change`) a filter selects, in plan order."""
 
-    def change(self, change_id: str) -> Optional[_JsonDict]:
-        """One change, or ``None``."""
+    def change(self, change_id: str) -> Optional[Change]:
+        """One :class:`Change`, or ``None``."""
 
-    def in_flight(self) -> List[_JsonDict]:
+    def in_flight(self) -> List[Change]:
         """The changes left ``applying`` (a crash or a cancelled apply)."""
 
     def plan(self, plan_id: str) -> Optional[Plan]:
         """A saved plan with its changes in their current states, or ``None``."""
 
-    def save_plan(self, plan: Plan, *, actor: str, comment: Optional[str] = None) -> _JsonDict:
-        """Save a plan (e.g. read from a plan file); returns ``{"plan_id", "changes",
-        "superseded"}``."""
+    def save_plan(self, plan: Plan, *, actor: str, comment: Optional[str] = None) -> SavedPlan:
+        """Save a plan (e.g. read from a plan file); returns a :class:`SavedPlan`
+        (``plan_id``, ``changes``, ``superseded``)."""
 
-    def audit(self, query: Optional[Mapping[str, Any]] = None) -> List[_JsonDict]:
-        """The audit entries a query selects (``change_id``, ``plan_id``, ``target``,
+    def audit(self, query: Optional[Mapping[str, Any]] = None) -> List[AuditEntry]:
+        """The :class:`AuditEntry` objects a query selects (``change_id``, ``plan_id``, ``target``,
         ``since``, ``until``, ``after_seq``, ``limit``), in order."""
 
     def export_audit_jsonl(self, query: Optional[Mapping[str, Any]] = None) -> str:
@@ -727,3 +745,105 @@ class WebhookQueue:
         """How many entities are dirty."""
 
     def __len__(self) -> int: ...
+
+@final
+class Executor:
+    """The application's own GraphQL documents run as jobs by the core's executor: the
+    engine's priority queue, deduplication by key, worker pool, retries and the shop's
+    shared cost budget, with pause / resume / cancel and the same progress events as an
+    apply (dicts in the JSON shape of ``tests/vectors/events.json``): an iterator, an
+    async iterator, :meth:`next_event`, :meth:`drain`, or ``on_event``. Events are kept
+    until taken: consume them one way, or they accumulate (a few per job)."""
+
+    def __new__(
+        cls,
+        client: ShopifyClient,
+        *,
+        config: Optional[Mapping[str, Union[int, str, None]]] = None,
+        operation_id: Optional[str] = None,
+        on_event: Optional[Callable[[_JsonDict], Any]] = None,
+    ) -> Executor:
+        """Start an executor over ``client``'s shop. ``config``: the executor's options,
+        named as the ``SHOPIFY_SYNC_EXECUTOR_*`` variables without the prefix, in lower
+        case (``min_workers``, ``max_workers``, ``queue_capacity``,
+        ``memory_watermark_mb``, ``max_attempts``, ``initial_backoff_ms`` ...; unknown
+        names refused). ``on_event`` is called with each event in the thread that calls
+        :meth:`submit` or :meth:`finish` (on the event loop for the ``*_async`` ones),
+        never on a Rust thread."""
+
+    @property
+    def operation_id(self) -> str:
+        """The operation id every event carries (the Socket.IO room to emit to)."""
+
+    @property
+    def done(self) -> bool:
+        """Whether the operation has ended (events may still be waiting)."""
+
+    def submit(
+        self,
+        document: str,
+        variables: Optional[Mapping[str, Any]] = None,
+        *,
+        priority: int = 0,
+        key: Optional[str] = None,
+        max_attempts: Optional[int] = None,
+    ) -> Submission:
+        """Queue a document as a job; returns its :class:`Submission` (``job_id``, and
+        ``duplicate`` when a job with the same ``key`` was still waiting: its id, nothing
+        queued). An invalid document raises ``InvalidInputError``, one over Shopify's
+        single-query cost limit ``CostExceededError``; ``ShopifyCancelledError`` once
+        finished or cancelled. Higher ``priority`` runs first. Waits with the GIL
+        released while the queue is full."""
+
+    def submit_async(
+        self,
+        document: str,
+        variables: Optional[Mapping[str, Any]] = None,
+        *,
+        priority: int = 0,
+        key: Optional[str] = None,
+        max_attempts: Optional[int] = None,
+    ) -> Awaitable[Submission]:
+        """:meth:`submit` as an awaitable."""
+
+    def pause(self) -> None:
+        """Start no new job until :meth:`resume`; running ones go on."""
+
+    def resume(self) -> None:
+        """Start jobs again."""
+
+    def cancel(self) -> None:
+        """Cancel gracefully: queued jobs are dropped (cancelled, effect ``not_done``),
+        running ones finish. Returns at once."""
+
+    def abort(self) -> None:
+        """Cancel immediately: running jobs are stopped too (effect as they recorded it,
+        else ``unknown``). Returns at once."""
+
+    def progress(self) -> _JsonDict:
+        """Where the operation stands, in the JSON shape of a ``progress`` event
+        (``done``, ``failed``, ``cancelled``, ``running``, ``queued``, ``total``,
+        ``workers``, ``rate_per_minute``, ``eta_ms``, ``elapsed_ms``)."""
+
+    def finish(self) -> ExecutorReport:
+        """Accept no more jobs, run the queued ones, and return the
+        :class:`ExecutorReport` (``on_event`` gets every event until the end in this
+        thread). Ctrl-C, or an exception in ``on_event``, cancels gracefully, waits for
+        the running jobs and raises. Calling it again returns the same report."""
+
+    def finish_async(self) -> Awaitable[ExecutorReport]:
+        """:meth:`finish` as an awaitable; ``on_event`` runs on the event loop.
+        Cancelling it cancels the operation gracefully."""
+
+    def next_event(self, timeout: Optional[float] = None) -> Optional[_JsonDict]:
+        """The next event, waiting at most ``timeout`` seconds; ``None`` on timeout or
+        once every event was handed over (see :attr:`done`)."""
+
+    def drain(self) -> List[_JsonDict]:
+        """The events waiting now, without blocking (eventlet/gevent: poll it between
+        ``socketio.sleep()`` calls)."""
+
+    def __iter__(self) -> Iterator[_JsonDict]: ...
+    def __next__(self) -> _JsonDict: ...
+    def __aiter__(self) -> AsyncIterator[_JsonDict]: ...
+    def __anext__(self) -> Awaitable[_JsonDict]: ...

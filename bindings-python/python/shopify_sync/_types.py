@@ -18,7 +18,7 @@ import dataclasses
 import datetime
 import decimal
 import re
-from typing import Any, Callable, ClassVar, Dict, List, Mapping, Optional, Type, TypeVar
+from typing import Any, Callable, ClassVar, Dict, List, Mapping, Optional, Tuple, Type, TypeVar
 
 __all__ = [
     "Record",
@@ -36,6 +36,22 @@ __all__ = [
     "RefreshReport",
     "PlanSummary",
     "ReviewReport",
+    "ChangeTarget",
+    "Resolution",
+    "ChangeRow",
+    "StaleGuard",
+    "PreflightIssue",
+    "ApplyResult",
+    "Change",
+    "AuditEntry",
+    "SavedPlan",
+    "BulkOperation",
+    "BulkQueryResult",
+    "BulkMutationLine",
+    "BulkMutationResult",
+    "Submission",
+    "JobRecord",
+    "ExecutorReport",
 ]
 
 _R = TypeVar("_R", bound="Record")
@@ -48,6 +64,14 @@ def _snake(key: str) -> str:
     return _CAMEL.sub("_", key).lower()
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_FRACTION = re.compile(r"(\.\d+)(?=[+-]\d\d:\d\d$)")
+
+
 def _invalid(message: str) -> Exception:
     from ._errors import InvalidInputError
 
@@ -58,7 +82,10 @@ def _datetime(v: Any) -> Optional[datetime.datetime]:
     if v is None:
         return None
     if isinstance(v, str):
-        text = v[:-1] + "+00:00" if v.endswith("Z") else v
+        text = v[:-1] + "+00:00" if v.endswith(("Z", "z")) else v
+        # Rust writes up to nanoseconds; a datetime holds microseconds (older Pythons
+        # read only 3 or 6 digits).
+        text = _FRACTION.sub(lambda m: (m.group(1) + "000000")[:7], text)
         try:
             v = datetime.datetime.fromisoformat(text)
         except ValueError:
@@ -136,11 +163,21 @@ class Record:
     _convert: ClassVar[Dict[str, _Conv]] = {}
     #: Other key names accepted by ``from_dict`` (e.g. ``elapsed_ms``), with a converter.
     _aliases: ClassVar[Dict[str, Any]] = {}
+    #: ``to_dict`` writes camelCase keys (the core's JSON of Shopify's objects).
+    _camel_keys: ClassVar[bool] = False
+    #: Fields ``to_dict`` leaves out when they are ``None`` (as the core's JSON does).
+    _omit_none: ClassVar[Tuple[str, ...]] = ()
 
     def to_dict(self) -> Dict[str, Any]:
-        """The fields as a dict (snake_case keys; ``Decimal``, ``datetime`` and
-        ``timedelta`` values kept; nested records as dicts)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        """The fields as a dict in the core's JSON shape (its key names; ``Decimal``,
+        ``datetime`` and ``timedelta`` values kept; nested records as dicts)."""
+        out: Dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None and f.name in self._omit_none:
+                continue
+            out[_camel(f.name) if self._camel_keys else f.name] = _plain(value)
+        return out
 
     @classmethod
     def from_dict(cls: Type[_R], data: Mapping[str, Any]) -> _R:
@@ -376,13 +413,339 @@ class PlanSummary(Record):
 
 
 @dataclasses.dataclass(frozen=True)
+class ChangeTarget(Record):
+    """What a change or an audit entry is about: the entity's ``kind`` (``"product"``
+    or ``"collection"``), the caller's ``local_id`` and the Shopify gid."""
+
+    kind: str
+    local_id: Optional[str] = None
+    shopify_id: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolution(Record):
+    """How a conflict was resolved: what was taken (``"local"``, ``"remote"`` or
+    ``"value"``) and the value that will be written (free-form JSON)."""
+
+    take: str
+    value: Any = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeRow(Record):
+    """One row of a change: where (``path``, ``field``), how the sides relate
+    (``kind``: ``"local"`` or ``"conflict"``), the values (free-form JSON, as the diff
+    reads them: prices are strings) and, for a resolved conflict, its resolution."""
+
+    path: str
+    field: Optional[str] = None
+    kind: str = "local"
+    base: Any = None
+    local: Any = None
+    remote: Any = None
+    resolution: Optional[Resolution] = None
+
+    _convert = {"resolution": _optional(_record(Resolution))}
+    _omit_none = ("resolution",)
+
+
+@dataclasses.dataclass(frozen=True)
+class StaleGuard(Record):
+    """The remote state a change was computed against: Shopify's ``updatedAt`` and the
+    fingerprint of its snapshot under the plan's mask."""
+
+    remote_updated_at: Optional[datetime.datetime] = None
+    remote_fingerprint: Optional[str] = None
+
+    _convert = {"remote_updated_at": _datetime}
+
+
+@dataclasses.dataclass(frozen=True)
+class PreflightIssue(Record):
+    """A problem found before a change is sent (``code`` such as ``"blank_title"``);
+    a flagged change cannot be approved."""
+
+    code: str
+    path: str = ""
+    message: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ApplyResult(Record):
+    """How applying a change ended: ``outcome`` (``"applied"``, ``"failed"``,
+    ``"stale"``), a message for the last two, the ids for a creation."""
+
+    outcome: str
+    message: Optional[str] = None
+    ids: Optional[IdMapping] = None
+
+    _convert = {"ids": _optional(_record(IdMapping))}
+
+
+@dataclasses.dataclass(frozen=True)
+class Change(Record):
+    """One reviewable write (the core's ``Change``): its target, ``operation``
+    (``"create"``, ``"update"``, ``"delete"`` ...), the ``field`` of an update, the
+    rows side by side, the stale guard, ``priority``, ``state`` (``"staged"``,
+    ``"approved"``, ``"applied"`` ...), ``version``, preflight issues, the last apply
+    ``result`` and its times. ``to_dict()`` is the JSON shape of a change (as in plan
+    files), with aware datetimes (microseconds: Rust's nanoseconds are truncated)."""
+
+    id: str
+    plan_id: str
+    target: ChangeTarget
+    operation: str
+    state: str
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    field: Optional[str] = None
+    rows: List[ChangeRow] = dataclasses.field(default_factory=list)
+    guard: StaleGuard = dataclasses.field(default_factory=StaleGuard)
+    priority: int = 0
+    version: int = 0
+    preflight: List[PreflightIssue] = dataclasses.field(default_factory=list)
+    result: Optional[ApplyResult] = None
+
+    _convert = {
+        "target": _record(ChangeTarget),
+        "rows": _list(_record(ChangeRow)),
+        "guard": lambda v: StaleGuard() if v is None else StaleGuard.from_dict(v),
+        "preflight": _list(_record(PreflightIssue)),
+        "result": _optional(_record(ApplyResult)),
+        "created_at": _datetime,
+        "updated_at": _datetime,
+    }
+
+    @property
+    def unresolved_conflicts(self) -> int:
+        """How many conflict rows nobody resolved yet."""
+        return sum(1 for r in self.rows if r.kind == "conflict" and r.resolution is None)
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditEntry(Record):
+    """One entry of the audit trail: ``seq`` (from 1), when, who, the ``action``
+    (``"planned"``, ``"approved"``, ``"applied"`` ...), the change, plan and target it
+    is about, the state before and after (free-form JSON) and the reviewer's comment."""
+
+    seq: int
+    at: datetime.datetime
+    actor: str
+    action: str
+    change_id: Optional[str] = None
+    plan_id: Optional[str] = None
+    target: Optional[ChangeTarget] = None
+    before: Any = None
+    after: Any = None
+    comment: Optional[str] = None
+
+    _convert = {"at": _datetime, "target": _optional(_record(ChangeTarget))}
+
+
+@dataclasses.dataclass(frozen=True)
 class ReviewReport(Record):
     """What an approve or reject did: the change ids moved, those skipped
-    (``{"change_id", "reason"}``) and the audit entries written."""
+    (``{"change_id", "reason"}``) and the :class:`AuditEntry` written."""
 
     changed: List[str] = dataclasses.field(default_factory=list)
     skipped: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
-    audit: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
+    audit: List[AuditEntry] = dataclasses.field(default_factory=list)
+
+    _convert = {"audit": _list(_record(AuditEntry))}
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedPlan(Record):
+    """What :meth:`ChangeStore.save_plan` did: the plan, how many changes were saved,
+    and the older unapplied changes of the same targets now ``superseded``."""
+
+    plan_id: str
+    changes: int = 0
+    superseded: List[str] = dataclasses.field(default_factory=list)
+
+
+def _count(v: Any) -> int:
+    # Shopify writes its UnsignedInt64 counts as strings; the core as numbers.
+    return int(v) if v is not None else 0
+
+
+@dataclasses.dataclass(frozen=True)
+class BulkOperation(Record):
+    """A bulk operation as Shopify reports it: ``status`` (``"COMPLETED"``,
+    ``"FAILED"`` ...), ``type`` (``"QUERY"`` or ``"MUTATION"``), counts, the result
+    ``url`` and ``partial_data_url``. ``to_dict()`` writes Shopify's camelCase keys
+    (``objectCount``, ``partialDataUrl`` ...), the JSON the core reads back."""
+
+    id: str
+    status: str
+    type: str = "UNKNOWN"
+    error_code: Optional[str] = None
+    created_at: Optional[datetime.datetime] = None
+    completed_at: Optional[datetime.datetime] = None
+    object_count: int = 0
+    root_object_count: int = 0
+    file_size: Optional[int] = None
+    url: Optional[str] = None
+    partial_data_url: Optional[str] = None
+    query: Optional[str] = None
+
+    _camel_keys = True
+    _convert = {
+        "created_at": _datetime,
+        "completed_at": _datetime,
+        "object_count": _count,
+        "root_object_count": _count,
+        "file_size": _optional(_count),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class BulkQueryResult(Record):
+    """A finished bulk query (:meth:`ShopifyClient.bulk_query`): the operation, and
+    ``partial`` (it failed, but what it wrote can be read). Read the records with
+    :meth:`ShopifyClient.bulk_download`."""
+
+    operation: BulkOperation
+    partial: bool = False
+
+    _convert = {"operation": _record(BulkOperation)}
+
+
+@dataclasses.dataclass(frozen=True)
+class BulkMutationLine(Record):
+    """The result of one input of a bulk mutation: ``line_number`` (the input's
+    index), ``ok``, the payload ``data`` (free-form JSON), GraphQL ``errors`` and the
+    mutation's ``user_errors`` (dicts)."""
+
+    line_number: int
+    ok: bool = False
+    data: Any = None
+    errors: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
+    user_errors: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class BulkMutationResult(Record):
+    """A finished bulk mutation (:meth:`ShopifyClient.bulk_mutation`): the operation,
+    ``partial``, one :class:`BulkMutationLine` per result line, and the indexes of the
+    inputs with no result line (``missing``)."""
+
+    operation: BulkOperation
+    partial: bool = False
+    lines: List[BulkMutationLine] = dataclasses.field(default_factory=list)
+    missing: List[int] = dataclasses.field(default_factory=list)
+
+    _convert = {"operation": _record(BulkOperation), "lines": _list(_record(BulkMutationLine))}
+
+    def line(self, line_number: int) -> Optional[BulkMutationLine]:
+        """The result of input ``line_number``, or ``None``."""
+        return next((x for x in self.lines if x.line_number == line_number), None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission(Record):
+    """What :meth:`Executor.submit` did: the job's id and whether the submission was a
+    ``duplicate`` (a job with the same key was still waiting: ``job_id`` is that job's,
+    and nothing new was queued)."""
+
+    job_id: int
+    duplicate: bool = False
+
+
+_ERROR_FIELDS = ("kind", "message", "retryable", "request_id", "graphql_errors", "user_errors", "json_path")
+
+
+def _error(v: Any) -> Any:
+    """An exception from a ``ShopifySyncError`` or the dict of its fields."""
+    from ._errors import ShopifySyncError, _from_native
+
+    if v is None or isinstance(v, ShopifySyncError):
+        return v
+    if isinstance(v, Mapping):
+        fields = dict(v)
+        unknown = set(fields) - set(_ERROR_FIELDS)
+        if unknown:
+            raise _invalid(f"JobRecord.error: unknown keys {sorted(unknown)}")
+        return _from_native(fields.pop("message", ""), **fields)
+    raise _invalid(f"JobRecord.error: expected a ShopifySyncError or a dict, not {type(v).__name__}")
+
+
+def _error_dict(e: Any) -> Optional[Dict[str, Any]]:
+    if e is None:
+        return None
+    return {
+        "kind": e.kind,
+        "message": e.message,
+        "retryable": e.retryable,
+        "request_id": e.request_id,
+        "graphql_errors": list(e.graphql_errors),
+        "user_errors": list(e.user_errors),
+        "json_path": e.json_path,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class JobRecord(Record):
+    """A job of an :class:`Executor` that did not succeed: its id and key, the attempts
+    started (0: never started), its ``effect`` (``"done"``, ``"not_done"``: safe to run
+    again, ``"unknown"``: read the remote state first) and its last ``error`` (the
+    :class:`ShopifySyncError` subclass of its kind, with ``user_errors``, ``request_id``
+    ...; ``None`` for a job cancelled before it ran). ``to_dict()`` gives the error as
+    the dict of its fields; records compare equal when their dicts do."""
+
+    job_id: int
+    key: Optional[str] = None
+    attempts: int = 0
+    effect: str = "not_done"
+    error: Optional[Any] = dataclasses.field(default=None, compare=False)
+
+    _convert = {"error": _error}
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The fields as a dict, the error as the dict of its fields (``kind``,
+        ``message``, ``retryable``, ``request_id``, ``graphql_errors``, ``user_errors``,
+        ``json_path``) or ``None``."""
+        d = super().to_dict()
+        d["error"] = _error_dict(self.error)
+        return d
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, JobRecord):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+
+def _responses(v: Any) -> Dict[int, Dict[str, Any]]:
+    if v is None:
+        return {}
+    return {int(k): dict(r) for k, r in v.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutorReport(Record):
+    """How an :class:`Executor` ended: ``summary`` (a dict in the JSON shape of the
+    ``finished`` event: ``total``, ``succeeded``, ``failed``, ``cancelled`` (by effect),
+    ``deduplicated``, ``retries``, ``throttled_ms``, ``elapsed_ms``, ``cancel``), the
+    jobs that ``failed`` and those ``cancelled`` (:class:`JobRecord`), and the
+    ``responses`` of the jobs that succeeded, by job id (each ``{"data", "errors",
+    "request_id", "cost"}`` as :meth:`ShopifyClient.graphql` returns it)."""
+
+    operation_id: str = ""
+    summary: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    failed: List[JobRecord] = dataclasses.field(default_factory=list)
+    cancelled: List[JobRecord] = dataclasses.field(default_factory=list)
+    responses: Dict[int, Dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    _convert = {
+        "failed": _list(_record(JobRecord)),
+        "cancelled": _list(_record(JobRecord)),
+        "responses": _responses,
+    }
+
+    @property
+    def all_succeeded(self) -> bool:
+        """Whether every job submitted succeeded."""
+        return bool(self.summary.get("succeeded") == self.summary.get("total"))
 
 
 def _from_native(name: str, data: Dict[str, Any]) -> Any:
