@@ -19,7 +19,7 @@ use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use serde_json::Value;
-use shopify_sync::error::{Error, ErrorKind};
+use shopify_sync::error::{Error, ErrorKind, Result as CoreResult};
 use shopify_sync::executor::ExecutorConfig;
 use shopify_sync::model::{Collection, Gid, GidKind, Product};
 use shopify_sync::staging::{
@@ -27,9 +27,10 @@ use shopify_sync::staging::{
 };
 use shopify_sync::status::compute_statuses;
 use shopify_sync::sync::{
-    ApplyOptions, ApplyReport, CancelApply, LocalCatalog, PullMode, PullReport, RefreshReport,
-    SyncConfig, SyncEngine, WebhookQueue, WriteMode,
+    ApplyOptions, ApplyReport, CancelApply, LocalCatalog, PullMode, PullOptions, PullProgress,
+    PullReport, RefreshReport, SyncConfig, SyncEngine, WebhookQueue, WriteMode,
 };
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -87,6 +88,55 @@ fn pull_report(py: Python<'_>, r: &PullReport) -> PyResult<Py<PyAny>> {
     }
     d.set_item("elapsed", timedelta(py, r.elapsed)?)?;
     typed(py, "PullReport", d.into_any())
+}
+
+/// A pull in the calling thread, its progress handed to `on_progress` there.
+fn pull_blocking<F, Fut>(
+    py: Python<'_>,
+    on_progress: Option<&Bound<'_, PyAny>>,
+    pull: F,
+) -> PyResult<PullReport>
+where
+    F: FnOnce(PullOptions) -> Fut,
+    Fut: Future<Output = CoreResult<PullReport>> + Send,
+{
+    let Some(f) = on_progress else {
+        return run(py, pull(PullOptions::default()));
+    };
+    let (queue, forward) = EventQueue::<PullProgress>::channel();
+    let out = events::run_reporting(
+        py,
+        pull(PullOptions::default().on_progress(forward)),
+        &queue,
+        f,
+    )?;
+    out.map_err(raise)
+}
+
+/// A pull as an awaitable, its progress handed to `on_progress` on the running loop.
+fn pull_awaitable<'py, F, Fut>(
+    py: Python<'py>,
+    on_progress: Option<Py<PyAny>>,
+    pull: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: FnOnce(PullOptions) -> Fut,
+    Fut: Future<Output = CoreResult<PullReport>> + Send + 'static,
+{
+    let lp = events::running_loop(py, on_progress.as_ref())?;
+    let (queue, forward) = EventQueue::<PullProgress>::channel();
+    let options = match &on_progress {
+        Some(_) => PullOptions::default().on_progress(forward),
+        None => PullOptions::default(),
+    };
+    let fut = pull(options);
+    pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
+        let r = match (on_progress, lp) {
+            (Some(f), Some(lp)) => events::settle_reporting(settle(fut), &queue, &f, &lp).await??,
+            _ => settle(fut).await?,
+        };
+        Python::attach(|py| pull_report(py, &r))
+    })
 }
 
 fn apply_report(py: Python<'_>, r: &ApplyReport) -> PyResult<Py<PyAny>> {
@@ -606,44 +656,70 @@ impl PySyncEngine {
     /// A full pull of Shopify into the store's remote snapshots (`mode`: "auto",
     /// "paginated" or "bulk"; default the engine's). Returns a `PullReport`. Releases
     /// the GIL; Ctrl-C cancels (a cancelled pull deletes nothing and sets no checkpoint).
-    #[pyo3(signature = (mode=None))]
-    fn pull(&self, py: Python<'_>, mode: Option<&str>) -> PyResult<Py<PyAny>> {
+    /// `on_progress` is called in this thread with a dict after each stage and every
+    /// 100 products (`stage`, `products`, `total_products` ...); an exception it raises
+    /// cancels the pull.
+    #[pyo3(signature = (mode=None, *, on_progress=None))]
+    fn pull(
+        &self,
+        py: Python<'_>,
+        mode: Option<&str>,
+        on_progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         guard(|| {
             let mode = self::pull_mode(mode)?.unwrap_or(self.config.pull_mode);
             let engine = self.engine(py)?;
-            let r = run(py, engine.pull(mode))?;
+            let r = pull_blocking(py, on_progress, |o| async move {
+                engine.pull_with(mode, o).await
+            })?;
             pull_report(py, &r)
         })
     }
 
-    /// `pull()` as an awaitable; cancelling it cancels the pull.
-    #[pyo3(signature = (mode=None))]
-    fn pull_async<'py>(&self, py: Python<'py>, mode: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+    /// `pull()` as an awaitable (`on_progress` runs on the event loop); cancelling it
+    /// cancels the pull.
+    #[pyo3(signature = (mode=None, *, on_progress=None))]
+    fn pull_async<'py>(
+        &self,
+        py: Python<'py>,
+        mode: Option<&str>,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let mode = self::pull_mode(mode)?.unwrap_or(self.config.pull_mode);
         let engine = self.engine(py)?;
-        pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
-            let r = settle(engine.pull(mode)).await?;
-            Python::attach(|py| pull_report(py, &r))
+        pull_awaitable(py, on_progress, |o| async move {
+            engine.pull_with(mode, o).await
         })
     }
 
     /// An incremental pull: the products updated since the last cursor (minus the
     /// overlap), membership and deletions reconciled; a full pull when there is no
-    /// cursor yet. Returns a `PullReport`.
-    fn pull_incremental(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    /// cursor yet. Returns a `PullReport`; `on_progress` as for :meth:`pull`.
+    #[pyo3(signature = (*, on_progress=None))]
+    fn pull_incremental(
+        &self,
+        py: Python<'_>,
+        on_progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         guard(|| {
             let engine = self.engine(py)?;
-            let r = run(py, engine.pull_incremental())?;
+            let r = pull_blocking(py, on_progress, |o| async move {
+                engine.pull_incremental_with(o).await
+            })?;
             pull_report(py, &r)
         })
     }
 
     /// `pull_incremental()` as an awaitable.
-    fn pull_incremental_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(signature = (*, on_progress=None))]
+    fn pull_incremental_async<'py>(
+        &self,
+        py: Python<'py>,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.engine(py)?;
-        pyo3_async_runtimes::generic::future_into_py::<ForkSafeTokio, _, _>(py, async move {
-            let r = settle(engine.pull_incremental()).await?;
-            Python::attach(|py| pull_report(py, &r))
+        pull_awaitable(py, on_progress, |o| async move {
+            engine.pull_incremental_with(o).await
         })
     }
 

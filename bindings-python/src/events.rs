@@ -16,39 +16,42 @@ use crate::runtime::ForkSafeTokio;
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
+use serde::Serialize;
 use shopify_sync::executor::Event;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Mutex};
 
-/// An event as a dict in its JSON shape.
-pub fn event_dict(py: Python<'_>, e: &Event) -> PyResult<Py<PyAny>> {
+/// An event (or any value the core reports: a pull's progress) as a dict in its JSON
+/// shape.
+pub fn event_dict<T: Serialize>(py: Python<'_>, e: &T) -> PyResult<Py<PyAny>> {
     to_py(py, e)
 }
 
 /// The events of one operation, in order, each handed over once. The queue ends when
 /// the core drops the callback (its callback thread is through), after the last event.
-pub struct EventQueue {
-    rx: Mutex<mpsc::UnboundedReceiver<Event>>,
+pub struct EventQueue<T = Event> {
+    rx: Mutex<mpsc::UnboundedReceiver<T>>,
     ended: AtomicBool,
 }
 
-impl EventQueue {
+impl<T: Clone + Send + 'static> EventQueue<T> {
     /// A queue and the callback that fills it (for `on_event` of the core).
-    pub fn channel() -> (Arc<EventQueue>, impl FnMut(&Event) + Send + 'static) {
+    pub fn channel() -> (Arc<EventQueue<T>>, impl FnMut(&T) + Send + 'static) {
         let (tx, rx) = mpsc::unbounded_channel();
         let queue = Arc::new(EventQueue {
             rx: Mutex::new(rx),
             ended: AtomicBool::new(false),
         });
-        (queue, move |e: &Event| {
+        (queue, move |e: &T| {
             let _ = tx.send(e.clone());
         })
     }
 
     /// The next event; `None` once every event was handed over.
-    pub async fn next(&self) -> Option<Event> {
+    pub async fn next(&self) -> Option<T> {
         if self.ended.load(Ordering::SeqCst) {
             return None;
         }
@@ -61,7 +64,7 @@ impl EventQueue {
     }
 
     /// The events waiting now, without blocking.
-    pub fn drain(&self) -> Vec<Event> {
+    pub fn drain(&self) -> Vec<T> {
         let mut out = Vec::new();
         if let Ok(mut rx) = self.rx.try_lock() {
             while let Ok(e) = rx.try_recv() {
@@ -190,6 +193,79 @@ pub async fn deliver_on_loop(queue: &EventQueue, f: &Py<PyAny>, lp: &Py<PyAny>) 
         })?;
     }
     Ok(())
+}
+
+/// Run `fut` to its end in the calling thread (GIL released while waiting; Ctrl-C
+/// drops it, which cancels it), calling `f` there with each value the core puts in
+/// `queue` meanwhile, in order. An exception `f` raises drops `fut` too.
+pub fn run_reporting<T, R>(
+    py: Python<'_>,
+    fut: impl Future<Output = R> + Send,
+    queue: &Arc<EventQueue<T>>,
+    f: &Bound<'_, PyAny>,
+) -> PyResult<R>
+where
+    T: Serialize + Clone + Send + 'static,
+    R: Send,
+{
+    enum Step<T, R> {
+        Value(T),
+        Done(R),
+    }
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let q = queue.clone();
+        let step = block_on(py, async {
+            tokio::select! {
+                biased;
+                Some(v) = q.next() => Step::Value(v),
+                out = &mut fut => Step::Done(out),
+            }
+        })?;
+        match step {
+            Step::Value(v) => {
+                f.call1((event_dict(py, &v)?,))?;
+            }
+            Step::Done(out) => {
+                for v in queue.drain() {
+                    f.call1((event_dict(py, &v)?,))?;
+                }
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// [`run_reporting`] inside an awaitable: `f` runs on the event loop `lp`
+/// (`loop.call_soon_threadsafe`), in order.
+pub async fn settle_reporting<T, R>(
+    fut: impl Future<Output = R>,
+    queue: &EventQueue<T>,
+    f: &Py<PyAny>,
+    lp: &Py<PyAny>,
+) -> PyResult<R>
+where
+    T: Serialize + Clone + Send + 'static,
+{
+    let on_loop = |v: &T| {
+        Python::attach(|py| -> PyResult<()> {
+            lp.call_method1(py, "call_soon_threadsafe", (f, event_dict(py, v)?))?;
+            Ok(())
+        })
+    };
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        tokio::select! {
+            biased;
+            Some(v) = queue.next() => on_loop(&v)?,
+            out = &mut fut => {
+                for v in queue.drain() {
+                    on_loop(&v)?;
+                }
+                return Ok(out);
+            }
+        }
+    }
 }
 
 /// Runs its action when dropped, unless disarmed: a cancelled asyncio task stops the

@@ -531,3 +531,68 @@ def test_forked_child_runs_the_engine(shopify_sim):
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+@pytest.mark.shopify_sim(products=230, collections=4, seed=2)
+def test_pull_progress_in_the_calling_thread(shopify_sim):
+    engine, store = engine_for(shopify_sim)
+    seen = []
+    threads = set()
+
+    def on_progress(p):
+        seen.append(p)
+        threads.add(threading.get_ident())
+
+    report = engine.pull("paginated", on_progress=on_progress)
+    assert [p["stage"] for p in seen] == [
+        "collections", "membership", "products", "products", "products", "reconciled", "done",
+    ]
+    assert [p["products"] for p in seen[2:5]] == [100, 200, 230]
+    assert all(p["total_products"] == 230 and p["incremental"] is False for p in seen)
+    assert seen[-1]["products"] == report.products
+    assert seen[-1]["collections"] == report.collections
+    assert threads == {threading.get_ident()}
+
+    seen.clear()
+    engine.pull_incremental(on_progress=seen.append)
+    assert seen[-1]["stage"] == "done"
+    assert all(p["incremental"] is True and p["total_products"] is None for p in seen)
+
+
+@pytest.mark.shopify_sim(products=230, collections=4, seed=2)
+def test_a_raising_progress_callback_cancels_the_pull(shopify_sim):
+    engine, store = engine_for(shopify_sim)
+
+    def stop_after_collections(p):
+        if p["stage"] == "collections":
+            raise RuntimeError("enough")
+
+    # The pull goes on while the callback runs; it stops at its next wait (a request).
+    with pytest.raises(RuntimeError, match="enough"):
+        engine.pull("paginated", on_progress=stop_after_collections)
+    assert store.checkpoint("sync.full_pull.at") is None
+    assert store.snapshots("remote") == {}
+
+
+@pytest.mark.shopify_sim(products=120, collections=2, seed=2)
+def test_async_pull_progress_on_the_event_loop(shopify_sim):
+    engine, store = engine_for(shopify_sim)
+
+    async def main():
+        seen = []
+        loop_thread = threading.get_ident()
+        threads = set()
+
+        def on_progress(p):
+            seen.append(p["stage"])
+            threads.add(threading.get_ident())
+
+        report = await engine.pull_async("paginated", on_progress=on_progress)
+        await asyncio.sleep(0)  # callbacks scheduled with call_soon_threadsafe run now
+        return report, seen, threads, loop_thread
+
+    report, seen, threads, loop_thread = asyncio.run(main())
+    assert report.products == 120
+    assert seen[0] == "collections" and seen[-1] == "done"
+    assert seen.count("products") == 2
+    assert threads == {loop_thread}

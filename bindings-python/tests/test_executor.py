@@ -112,7 +112,7 @@ def test_unusable_documents_and_options_are_refused_at_once(shopify_sim):
     client = client_for(shopify_sim)
     with pytest.raises(shopify_sync.InvalidInputError, match='unknown option "workers"'):
         shopify_sync.Executor(client, config={"workers": 3})
-    with pytest.raises(shopify_sync.InvalidInputError, match="MIN_WORKERS must be at least 1"):
+    with pytest.raises(shopify_sync.InvalidInputError, match=r"min_workers \(SHOPIFY_SYNC_EXECUTOR_MIN_WORKERS\) must be at least 1"):
         shopify_sync.Executor(client, config={"min_workers": 0})
     with pytest.raises(shopify_sync.InvalidInputError, match="whole number"):
         shopify_sync.Executor(client, config={"max_workers": 2.5})

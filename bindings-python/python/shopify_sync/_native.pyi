@@ -641,17 +641,38 @@ class SyncEngine:
     def store(self) -> ChangeStore:
         """The change store."""
 
-    def pull(self, mode: Optional[str] = None) -> PullReport:
+    def pull(
+        self,
+        mode: Optional[str] = None,
+        *,
+        on_progress: Optional[Callable[[_JsonDict], Any]] = None,
+    ) -> PullReport:
         """A full pull into the remote snapshots (``mode``: ``"auto"``, ``"paginated"``,
-        ``"bulk"``). Ctrl-C cancels it (nothing deleted, no checkpoint)."""
+        ``"bulk"``). Ctrl-C cancels it (nothing deleted, no checkpoint). ``on_progress``
+        is called in this thread with a dict after each stage and every 100 products:
+        ``{"stage", "incremental", "products", "total_products", "collections",
+        "memberships", "deleted", "elapsed_ms"}`` (``stage``: ``"collections"``,
+        ``"membership"``, ``"products"``, ``"reconciled"``, ``"done"``); an exception it
+        raises cancels the pull."""
 
-    def pull_async(self, mode: Optional[str] = None) -> Awaitable[PullReport]:
-        """:meth:`pull` as an awaitable; cancelling it cancels the pull."""
+    def pull_async(
+        self,
+        mode: Optional[str] = None,
+        *,
+        on_progress: Optional[Callable[[_JsonDict], Any]] = None,
+    ) -> Awaitable[PullReport]:
+        """:meth:`pull` as an awaitable (``on_progress`` runs on the event loop);
+        cancelling it cancels the pull."""
 
-    def pull_incremental(self) -> PullReport:
-        """The products updated since the last cursor (a full pull without one)."""
+    def pull_incremental(
+        self, *, on_progress: Optional[Callable[[_JsonDict], Any]] = None
+    ) -> PullReport:
+        """The products updated since the last cursor (a full pull without one);
+        ``on_progress`` as for :meth:`pull` (``total_products`` is ``None``)."""
 
-    def pull_incremental_async(self) -> Awaitable[PullReport]:
+    def pull_incremental_async(
+        self, *, on_progress: Optional[Callable[[_JsonDict], Any]] = None
+    ) -> Awaitable[PullReport]:
         """:meth:`pull_incremental` as an awaitable."""
 
     def baseline(

@@ -145,22 +145,30 @@ impl ExecutorConfig {
     pub fn validate(&self) -> Result<()> {
         let fail = |m: String| Err(Error::invalid_input(m));
         if self.min_workers == 0 {
-            return fail(format!("{PREFIX}MIN_WORKERS must be at least 1"));
+            return fail(format!(
+                "min_workers ({PREFIX}MIN_WORKERS) must be at least 1"
+            ));
         }
         if self.max_workers < self.min_workers {
             return fail(format!(
-                "{PREFIX}MAX_WORKERS ({}) is below {PREFIX}MIN_WORKERS ({})",
+                "max_workers ({}, {PREFIX}MAX_WORKERS) is below min_workers ({}, {PREFIX}MIN_WORKERS)",
                 self.max_workers, self.min_workers
             ));
         }
         if self.queue_capacity == 0 {
-            return fail(format!("{PREFIX}QUEUE_CAPACITY must be at least 1"));
+            return fail(format!(
+                "queue_capacity ({PREFIX}QUEUE_CAPACITY) must be at least 1"
+            ));
         }
         if self.event_buffer == 0 {
-            return fail(format!("{PREFIX}EVENT_BUFFER must be at least 1"));
+            return fail(format!(
+                "event_buffer ({PREFIX}EVENT_BUFFER) must be at least 1"
+            ));
         }
         if self.retry.max_attempts == 0 {
-            return fail(format!("{PREFIX}MAX_ATTEMPTS must be at least 1"));
+            return fail(format!(
+                "retry.max_attempts ({PREFIX}MAX_ATTEMPTS) must be at least 1"
+            ));
         }
         Ok(())
     }
