@@ -1,8 +1,14 @@
-"""examples/python/flask_backend.py without Flask: its functions against the simulator."""
+"""examples/python/flask_backend.py: its functions against the simulator, and its web part
+through Flask's and Flask-SocketIO's test clients."""
 
+import base64
+import hashlib
+import hmac
 import importlib.util
+import json
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -101,12 +107,73 @@ def test_green_thread_forwarding_polls_without_blocking(example, shopify_sim):
     assert op.wait().applied == 1
 
 
-def test_the_web_part_needs_flask(example):
-    try:
-        import flask  # noqa: F401
-        import flask_socketio  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError):
-            example.create_app(example.open_db(), None)
-    else:  # pragma: no cover - only where Flask is installed
-        pytest.skip("flask is installed: the web part is exercised by hand")
+@pytest.mark.shopify_sim(products=6, collections=1, seed=6)
+def test_the_web_part(example, shopify_sim, tmp_path):
+    """The routes and the Socket.IO room, through Flask's and Flask-SocketIO's test
+    clients (the test command installs both)."""
+    store = shopify_sync.SqliteStore(tmp_path / "store.db")
+    engine = shopify_sync.SyncEngine(client_for(shopify_sim), store)
+    db = example.open_db()
+    engine.pull()
+    example.load_from_store(db, store)
+    engine.baseline(example.local_records(db), example.MASK)
+    app = example.create_app(db, engine, webhook_secrets=["s3cret"])
+    socketio = app.extensions["shopify_sync_socketio"]
+    http = app.test_client()
+
+    rows = http.get("/products").get_json()
+    assert len(rows) == 6 and {r["status"]["state"] for r in rows} == {"synced"}
+    db.execute("update products set data = json_set(data, '$.title', 'Renamed') where id = 3")
+    db.commit()
+    assert http.get("/products").get_json()[2]["status"]["state"] == "local_changes"
+
+    # The browser starts the sync over Socket.IO and is in the room from the start.
+    browser = socketio.test_client(app, flask_test_client=http)
+    ack = browser.emit("start_sync", callback=True)
+    job = app.extensions["shopify_sync_jobs"][ack["operation_id"]]
+    job.thread.join(120)
+    assert job.error is None, job.error
+    received = browser.get_received()
+    names = [m["name"] for m in received]
+    assert names[0] == "sync_stage" and names[-1] == "sync_done"
+    pulls = [m["args"][0] for m in received if m["name"] == "sync_pull"]
+    assert pulls[0]["stage"] == "collections" and pulls[-1]["stage"] == "done"
+    events = [m["args"][0] for m in received if m["name"] == "sync_event"]
+    assert events[0]["type"] == "operation_started" and events[-1]["type"] == "finished"
+    assert len(events) == job.events
+    assert all(e["operation_id"] == ack["operation_id"] for e in events)
+    assert received[-1]["args"][0]["applied"] == 1
+    assert http.get("/products").get_json()[2]["status"]["state"] == "synced"
+
+    # Another client, not in the room, hears nothing of it.
+    other = socketio.test_client(app, flask_test_client=http)
+    assert other.get_received() == []
+
+    # Webhooks: a signed products/update marks the product; the refresh runs in the
+    # background and pushes the new states to the dashboards.
+    product_id = db.execute("select shopify_product_id from products where id = 5").fetchone()[0]
+    number = int(product_id.rsplit("/", 1)[1])
+    shopify_sim.edit_product(number, {"title": "Edited in the admin"})
+    dashboard = socketio.test_client(app, flask_test_client=http)
+    dashboard.emit("watch")
+    body = json.dumps({"id": number}).encode()
+    headers = {
+        "X-Shopify-Topic": "products/update",
+        "X-Shopify-Hmac-Sha256": base64.b64encode(hmac.new(b"s3cret", body, hashlib.sha256).digest()).decode(),
+        "X-Shopify-Event-Id": "e-1",
+        "X-Shopify-Triggered-At": "2026-03-01T12:00:00Z",
+    }
+    assert http.post("/webhooks/shopify", data=body, headers={**headers, "X-Shopify-Hmac-Sha256": "AAAA"}).status_code == 401
+    assert http.post("/webhooks/shopify", data=body, headers=headers).status_code == 200
+    deadline = time.monotonic() + 30
+    pushed = []
+    while not pushed:
+        assert time.monotonic() < deadline, "no status push after the webhook"
+        pushed = [m["args"][0] for m in dashboard.get_received() if m["name"] == "statuses"]
+        time.sleep(0.05)
+    assert pushed[0]["5"] == "remote_changes" and pushed[0]["1"] == "synced"
+    assert http.get("/products").get_json()[4]["status"]["state"] == "remote_changes"
+
+    # Without secrets the route says webhooks are not configured.
+    bare = example.create_app(db, engine).test_client()
+    assert bare.post("/webhooks/shopify", data=body, headers=headers).status_code == 503

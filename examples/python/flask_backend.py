@@ -10,10 +10,17 @@ anywhere). It adopts the library in three steps, each usable on its own:
    the change store knows once the engine runs (fingerprints, open changes, errors).
 2. **Pull, plan and apply in the background.** ``start_sync()`` runs a pull, a plan of
    the table's rows, an approval and an apply in a background thread, and returns the
-   operation id at once; the browser joins the Socket.IO room of that id.
-3. **Progress to the browser.** Every executor event (a dict in the JSON shape of
-   ``tests/vectors/events.json``) is emitted to that room as it happens:
+   operation id at once. The browser sends the Socket.IO event ``start_sync``: the
+   server puts it in the room of a new operation id, then starts the sync, so no event
+   is missed (``POST /sync`` does the same for HTTP clients, who join afterwards).
+3. **Progress to the browser.** The pull's progress (``sync_pull``) and every executor
+   event of the apply (``sync_event``, a dict in the JSON shape of
+   ``tests/vectors/events.json``) are emitted to that room as they happen:
    ``socketio.emit("sync_event", event, to=operation_id)``.
+4. **Webhooks in.** ``POST /webhooks/shopify`` verifies a delivery on its raw bytes
+   (``SHOPIFY_WEBHOOK_SECRETS``), marks the product dirty and answers at once; a
+   background task re-reads what was marked (``engine.refresh``), refreshes the status
+   column and pushes the new states to the dashboards' room.
 
 Threads, eventlet, gevent: the apply's events come out of an iterator
 (``engine.start_apply(...)``) that the application consumes in a thread of its own.
@@ -31,8 +38,9 @@ Run it (``pip install flask flask-socketio``)::
     SHOPIFY_SHOP=... SHOPIFY_ACCESS_TOKEN=... python examples/python/flask_backend.py
 
 Without configuration it starts the in-process simulator and fills the table from it.
-The module imports without Flask installed (the web part is built in ``create_app``),
-so its functions are tested on their own (``bindings-python/tests/test_example.py``).
+The module imports without Flask installed (the web part is built in ``create_app``);
+``bindings-python/tests/test_example.py`` tests its functions on their own and the web
+part through Flask's and Flask-SocketIO's test clients.
 """
 
 import json
@@ -198,7 +206,7 @@ def run_sync(
     the job's room, record created ids and refresh the status column."""
     try:
         emit("sync_stage", {"stage": "pull"}, to=job.operation_id)
-        engine.pull()
+        engine.pull(on_progress=lambda p: emit("sync_pull", p, to=job.operation_id))
         plan = engine.plan(local_records(db), MASK)
         emit("sync_stage", {"stage": "plan", "summary": plan.summary().to_dict()}, to=job.operation_id)
         engine.store.approve(plan, actor=approver)
@@ -215,13 +223,45 @@ def run_sync(
         emit("sync_error", {"message": str(e), "kind": getattr(e, "kind", None)}, to=job.operation_id)
 
 
-def start_sync(db: sqlite3.Connection, engine: shopify_sync.SyncEngine, emit: Emit) -> SyncJob:
+def new_operation_id() -> str:
+    """A fresh operation id: the Socket.IO room of one sync."""
+    return "op-" + os.urandom(8).hex()
+
+
+def start_sync(
+    db: sqlite3.Connection,
+    engine: shopify_sync.SyncEngine,
+    emit: Emit,
+    operation_id: Optional[str] = None,
+) -> SyncJob:
     """Start ``run_sync`` in a background thread; returns at once with the job (its
     ``operation_id`` is the room the browser joins)."""
-    job = SyncJob("op-" + os.urandom(8).hex())
+    job = SyncJob(operation_id or new_operation_id())
     job.thread = threading.Thread(target=run_sync, args=(db, engine, emit, job), daemon=True)
     job.thread.start()
     return job
+
+
+# ----- webhooks in -------------------------------------------------------------------------------
+
+#: The Socket.IO room of every open dashboard (status changes pushed by webhooks).
+DASHBOARD_ROOM = "dashboard"
+
+
+def refresh_from_webhooks(
+    db: sqlite3.Connection,
+    engine: shopify_sync.SyncEngine,
+    queue: shopify_sync.WebhookQueue,
+    emit: Emit,
+) -> Optional[shopify_sync.RefreshReport]:
+    """Re-read what webhooks marked dirty, refresh the status column and push the new
+    states to every dashboard (``{row id: state}``). ``None`` when nothing was marked."""
+    if queue.pending == 0:
+        return None
+    report = engine.refresh(queue)
+    states = {str(i): s["state"] for i, s in status_column(db, engine).items()}
+    emit("statuses", states, to=DASHBOARD_ROOM)
+    return report
 
 
 # ----- the web part -----------------------------------------------------------------------------
@@ -237,14 +277,21 @@ def engine_from_env_or_simulator(store: shopify_sync.ChangeStore) -> "tuple[shop
     return shopify_sync.SyncEngine(client, store), sim
 
 
-def create_app(db: sqlite3.Connection, engine: shopify_sync.SyncEngine) -> Any:
-    """The Flask app and its Socket.IO server (needs ``flask`` and ``flask-socketio``)."""
+def create_app(
+    db: sqlite3.Connection,
+    engine: shopify_sync.SyncEngine,
+    webhook_secrets: Optional[List[str]] = None,
+) -> Any:
+    """The Flask app and its Socket.IO server (needs ``flask`` and ``flask-socketio``).
+    Shopify webhooks are taken when ``webhook_secrets`` (the app's secrets, current
+    first) are given."""
     from flask import Flask, jsonify, request
     from flask_socketio import SocketIO, join_room
 
     app = Flask(__name__)
     socketio = SocketIO(app, async_mode="threading")
     jobs: Dict[str, SyncJob] = {}
+    queue = shopify_sync.WebhookQueue(webhook_secrets) if webhook_secrets else None
 
     @app.get("/products")
     def products() -> Any:
@@ -257,25 +304,43 @@ def create_app(db: sqlite3.Connection, engine: shopify_sync.SyncEngine) -> Any:
 
     @app.post("/sync")
     def sync() -> Any:
+        # For HTTP clients: they join the room afterwards and may miss the first events.
         job = start_sync(db, engine, socketio.emit)
         jobs[job.operation_id] = job
         return jsonify({"operation_id": job.operation_id}), 202
 
+    @socketio.on("start_sync")
+    def on_start_sync() -> Dict[str, str]:
+        # The browser's way: it is in the room before the first event is emitted.
+        operation_id = new_operation_id()
+        join_room(operation_id)
+        jobs[operation_id] = start_sync(db, engine, socketio.emit, operation_id)
+        return {"operation_id": operation_id}
+
     @app.post("/webhooks/shopify")
     def webhook() -> Any:
-        try:
-            shopify_sync.verify_webhook(None, request.headers, request.get_data())
+        if queue is None:
+            return "webhooks are not configured (SHOPIFY_WEBHOOK_SECRETS)", 503
+        try:  # verified on the raw bytes, deduplicated, marked dirty
+            queue.receive(request.headers, request.get_data())
         except shopify_sync.AuthError:
             return "", 401
         except shopify_sync.InvalidInputError:
             return "", 400
+        # Answer Shopify at once; re-read what was marked in the background.
+        socketio.start_background_task(refresh_from_webhooks, db, engine, queue, socketio.emit)
         return "", 200
+
+    @socketio.on("watch")
+    def on_watch() -> None:
+        join_room(DASHBOARD_ROOM)
 
     @socketio.on("join")
     def on_join(data: Dict[str, str]) -> None:
         join_room(data["operation_id"])
 
     app.extensions["shopify_sync_socketio"] = socketio
+    app.extensions["shopify_sync_jobs"] = jobs
     return app
 
 
@@ -287,7 +352,8 @@ def main() -> None:  # pragma: no cover - interactive
         engine.pull()
         load_from_store(db, store)
         engine.baseline(local_records(db), MASK)
-    app = create_app(db, engine)
+    secrets = [s for s in os.environ.get("SHOPIFY_WEBHOOK_SECRETS", "").split(",") if s]
+    app = create_app(db, engine, secrets or None)
     try:
         app.extensions["shopify_sync_socketio"].run(app, port=int(os.environ.get("PORT", "5000")))
     finally:
