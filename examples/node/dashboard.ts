@@ -77,7 +77,12 @@ async function main(): Promise<void> {
 
     const controller = new AbortController()
     const timer = setTimeout(() => controller.abort(), 120_000)
-    const pulled = await engine.pull({ signal: controller.signal })
+    const pulled = await engine.pull({
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.stage === 'products') console.log(`  pulled ${p.products}/${p.total_products ?? '?'} products`)
+      },
+    })
     clearTimeout(timer)
     console.log(`pulled ${pulled.products} products, ${pulled.collections} collections in ${pulled.elapsed_ms} ms`)
 
