@@ -135,7 +135,8 @@ fn submission(py: Python<'_>, s: Submitted) -> PyResult<Py<PyAny>> {
 
 /// The application's own GraphQL documents run as jobs: priorities, deduplication by
 /// key, retries, the shop's shared cost budget, pause / resume / cancel, and the same
-/// progress events as an apply.
+/// progress events as an apply. It works only in the process that made it: after
+/// `fork()`, make a new one.
 #[pyclass(name = "Executor", module = "shopify_sync._native", frozen)]
 pub struct PyExecutor {
     client: ShopifyClient,

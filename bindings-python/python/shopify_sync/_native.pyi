@@ -774,7 +774,8 @@ class Executor:
     shared cost budget, with pause / resume / cancel and the same progress events as an
     apply (dicts in the JSON shape of ``tests/vectors/events.json``): an iterator, an
     async iterator, :meth:`next_event`, :meth:`drain`, or ``on_event``. Events are kept
-    until taken: consume them one way, or they accumulate (a few per job)."""
+    until taken: consume them one way, or they accumulate (a few per job). An executor
+    works only in the process that made it: after ``fork()``, make a new one."""
 
     def __new__(
         cls,
