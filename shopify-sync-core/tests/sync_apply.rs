@@ -509,3 +509,88 @@ async fn custom_id_creates_define_the_metafield_and_never_duplicate() {
     assert_eq!(betas[0]["metafield"]["value"], "B-2");
     assert_eq!(c.products_count(None).await.unwrap(), 5);
 }
+
+/// Shopify gives a product created without options its stand-in option (`Title:
+/// Default Title`); the product must read back as it was written, so that it is
+/// `synced` and a later price edit updates its one variant in place.
+#[tokio::test]
+async fn a_product_created_without_options_stays_synced_and_its_variant_is_updated_in_place() {
+    use shopify_sync::staging::{Field, PlanId};
+    use shopify_sync::status::SyncState;
+
+    let sim = sim(3, 1).await;
+    let c = client(&sim);
+    let store: Arc<dyn ChangeStore> = Arc::new(MemoryStore::new());
+    let engine = SyncEngine::new(c.clone(), store.clone());
+    let mut local = adopt(&engine, store.as_ref()).await;
+    // The merchant's mask: content, not the status or the inventory policy.
+    let mask = FieldMask::of(&[
+        Field::Title,
+        Field::Handle,
+        Field::Options,
+        Field::VariantPrice,
+        Field::VariantSku,
+        Field::VariantOptionValues,
+    ]);
+    let plain: ProductSnapshot = serde_json::from_value(json!({
+        "title": "Plain mug", "handle": "plain-mug", "variants": [{"price": "5.00"}]
+    }))
+    .unwrap();
+    local.insert("NEW".into(), Record::new_local("NEW", plain));
+    let apply_all = |plan_id: PlanId| {
+        let (engine, store) = (&engine, store.clone());
+        async move {
+            let filter = ChangeFilter::default().plan(&plan_id);
+            store.approve(&filter, &Review::now("ana")).await.unwrap();
+            engine.apply(&filter).await.unwrap()
+        }
+    };
+    let plan = engine.plan(&catalog(&local), mask).await.unwrap();
+    assert_eq!(plan.changes.len(), 1);
+    let report = apply_all(plan.id.clone()).await;
+    assert_eq!(report.applied, 1);
+    let created: Gid<Product> = Gid::parse(&report.created[0].shopify_id).unwrap();
+    local.get_mut("NEW").unwrap().shopify_id = Some(created);
+
+    // What Shopify holds: its stand-in option.
+    let product = c.product(created).await.unwrap().unwrap();
+    assert_eq!(product.options.len(), 1);
+    assert_eq!(product.options[0].name, "Title");
+    let variant = product.variants[0].id;
+    let mapped: Vec<_> = report.created[0].variants.iter().map(|v| v.id).collect();
+    assert_eq!(mapped, [variant], "the created variant's id is reported");
+
+    async fn state(engine: &SyncEngine, local: &Local) -> SyncState {
+        let mask = FieldMask::of(&[
+            Field::Title,
+            Field::Handle,
+            Field::Options,
+            Field::VariantPrice,
+            Field::VariantSku,
+            Field::VariantOptionValues,
+        ]);
+        let records = [local["NEW"].clone()];
+        engine.statuses(&records, mask).await.unwrap()[0].state()
+    }
+    assert_eq!(state(&engine, &local).await, SyncState::Synced);
+    engine.pull(PullMode::Paginated).await.unwrap();
+    assert_eq!(state(&engine, &local).await, SyncState::Synced);
+    let again = engine.plan(&catalog(&local), mask).await.unwrap();
+    assert!(
+        again.changes.is_empty() && again.incoming.is_empty(),
+        "{:#?}",
+        again.summary()
+    );
+
+    // A price edit on the variant the merchant never saw an id for.
+    local.get_mut("NEW").unwrap().snapshot.variants[0].price = Some("7.00".parse().unwrap());
+    let plan = engine.plan(&catalog(&local), mask).await.unwrap();
+    let operations: Vec<Operation> = plan.changes.iter().map(|c| c.operation).collect();
+    assert_eq!(operations, [Operation::Update], "{:#?}", plan.changes);
+    assert_eq!(apply_all(plan.id.clone()).await.applied, 1);
+    let product = c.product(created).await.unwrap().unwrap();
+    assert_eq!(product.variants.len(), 1);
+    assert_eq!(product.variants[0].id, variant, "updated in place");
+    assert_eq!(product.variants[0].price.unwrap().to_string(), "7.00");
+    assert_eq!(state(&engine, &local).await, SyncState::Synced);
+}

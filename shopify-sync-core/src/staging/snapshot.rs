@@ -184,8 +184,22 @@ impl ProductSnapshot {
 
     /// Normalise in place, as Shopify would store the values: the handle
     /// ([`normalize_handle`]), the tags ([`normalize_tags`]), empty SEO strings, SKUs and
-    /// barcodes to `None`, collections sorted and deduplicated. Prices keep their digits
-    /// (they compare by value). Idempotent.
+    /// barcodes to `None`, collections sorted and deduplicated, and Shopify's stand-in
+    /// option of a product without options (`Title` with the one value `Default Title`,
+    /// on its one variant) to no options, the way such a product is written. Prices keep
+    /// their digits (they compare by value). Idempotent.
+    ///
+    /// ```
+    /// use shopify_sync::staging::ProductSnapshot;
+    /// let read: ProductSnapshot = serde_json::from_value(serde_json::json!({
+    ///     "options": [{"name": "Title", "values": ["Default Title"]}],
+    ///     "variants": [{"price": "5", "option_values": [{"name": "Title", "value": "Default Title"}]}]
+    /// })).unwrap();
+    /// let written: ProductSnapshot = serde_json::from_value(serde_json::json!({
+    ///     "variants": [{"price": "5"}]
+    /// })).unwrap();
+    /// assert_eq!(read.normalized(), written);
+    /// ```
     pub fn normalize(&mut self) {
         self.handle = normalize_handle(&self.handle);
         self.tags = normalize_tags(&self.tags);
@@ -195,6 +209,50 @@ impl ProductSnapshot {
         }
         self.collections.sort_unstable();
         self.collections.dedup();
+        if self.has_default_option() {
+            self.options.clear();
+            for v in &mut self.variants {
+                v.option_values.clear();
+            }
+        }
+    }
+
+    /// Whether the only option is Shopify's stand-in for none (`Title: Default Title`)
+    /// and the product has at most its one variant.
+    fn has_default_option(&self) -> bool {
+        let default = |name: &str, value: &str| name == "Title" && value == "Default Title";
+        matches!(self.options.as_slice(), [o] if o.values.len() == 1 && default(&o.name, &o.values[0]))
+            && self.variants.len() <= 1
+            && self
+                .variants
+                .iter()
+                .all(|v| match v.option_values.as_slice() {
+                    [] => true,
+                    [sel] => default(&sel.name, &sel.value),
+                    _ => false,
+                })
+    }
+
+    /// The options and option values to write for this snapshot: Shopify's stand-in
+    /// option for a product without options (Shopify requires one on every variant).
+    pub(crate) fn written_options(&self) -> (Vec<OptionSnapshot>, Vec<Vec<SelectedOption>>) {
+        if self.options.is_empty() && self.variants.len() <= 1 {
+            let option = OptionSnapshot {
+                name: "Title".into(),
+                values: vec!["Default Title".into()],
+            };
+            let selected = SelectedOption {
+                name: "Title".into(),
+                value: "Default Title".into(),
+            };
+            return (vec![option], vec![vec![selected]; self.variants.len()]);
+        }
+        let values = self
+            .variants
+            .iter()
+            .map(|v| v.option_values.clone())
+            .collect();
+        (self.options.clone(), values)
     }
 
     /// The normalised snapshot (see [`normalize`](ProductSnapshot::normalize)).

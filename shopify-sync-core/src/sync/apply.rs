@@ -1097,6 +1097,19 @@ impl Run {
         // (defaults such as the inventory policy) shows as incoming, not as a change.
         let mut base = agreed;
         fill_variant_ids(&mut base, &remote);
+        let variants = remote
+            .variants
+            .iter()
+            .filter_map(|r| {
+                let key = desired
+                    .variants
+                    .iter()
+                    .enumerate()
+                    .find(|(_, d)| d.option_values == r.option_values)
+                    .map(|(i, d)| crate::staging::diff::variant_key(d, i, true))?;
+                Some(crate::staging::VariantIdMapping { key, id: r.id? })
+            })
+            .collect();
         let key = product.id.to_string();
         self.store_both(
             &key,
@@ -1109,20 +1122,7 @@ impl Run {
         let ids = IdMapping {
             local_id: change.target.local_id.clone(),
             shopify_id: key,
-            variants: product
-                .variants
-                .iter()
-                .filter_map(|v| {
-                    let snap = crate::staging::VariantSnapshot::from_variant(v);
-                    let key = desired
-                        .variants
-                        .iter()
-                        .enumerate()
-                        .find(|(_, d)| d.option_values == snap.option_values)
-                        .map(|(i, d)| crate::staging::diff::variant_key(d, i, true))?;
-                    Some(crate::staging::VariantIdMapping { key, id: v.id })
-                })
-                .collect(),
+            variants,
         };
         let mut result = ApplyResult::applied(Some(ids));
         if let Err(e) = self.publish(product.id).await {
@@ -1519,10 +1519,11 @@ fn product_input(p: &ProductSnapshot, touched: &BTreeSet<Field>, variants: bool)
         };
     }
     if variants {
+        let (options, option_values) = p.written_options();
         m.insert(
             "productOptions".into(),
             Value::Array(
-                p.options
+                options
                     .iter()
                     .map(|o| {
                         json!({ "name": o.name, "values": o.values.iter().map(|v| json!({"name": v})).collect::<Vec<_>>() })
@@ -1535,7 +1536,8 @@ fn product_input(p: &ProductSnapshot, touched: &BTreeSet<Field>, variants: bool)
             Value::Array(
                 p.variants
                     .iter()
-                    .map(|v| {
+                    .zip(&option_values)
+                    .map(|(v, values)| {
                         let mut vm = Map::new();
                         if let Some(id) = v.id {
                             vm.insert("id".into(), json!(id.to_string()));
@@ -1543,7 +1545,7 @@ fn product_input(p: &ProductSnapshot, touched: &BTreeSet<Field>, variants: bool)
                         vm.insert(
                             "optionValues".into(),
                             Value::Array(
-                                v.option_values
+                                values
                                     .iter()
                                     .map(|o| json!({ "optionName": o.name, "name": o.value }))
                                     .collect(),
