@@ -85,6 +85,9 @@ def test_pull_baseline_plan_approve_apply_status(shopify_sim):
     assert [m.local_id for m in report.created] == ["NEW-1"]
     created = report.created[0].shopify_id
     assert created.startswith("gid://shopify/Product/")
+    variant_ids = report.created[0].variants
+    assert all(isinstance(v, shopify_sync.VariantIdMapping) for v in variant_ids)
+    assert sorted(v.id for v in variant_ids) == sorted(v.id for v in engine.client.product(created).variants)
 
     # Events: every one in its vector shape, for this operation, in order, ending.
     assert events[0]["type"] == "operation_started" and events[-1]["type"] == "finished"

@@ -30,6 +30,7 @@ __all__ = [
     "CollectionRule",
     "CollectionRuleSet",
     "Collection",
+    "VariantIdMapping",
     "IdMapping",
     "PullReport",
     "ApplyReport",
@@ -339,13 +340,24 @@ class Collection(Record):
 
 
 @dataclasses.dataclass(frozen=True)
+class VariantIdMapping(Record):
+    """A created variant's id: ``key`` names the variant as the diff paths do
+    (``sku:TEE-1``, ``options:Size=S``, or ``<local id>:<index>``), ``id`` is its gid."""
+
+    key: str
+    id: str
+
+
+@dataclasses.dataclass(frozen=True)
 class IdMapping(Record):
     """The ids of a created entity: the caller's ``local_id`` and the new Shopify gid,
-    with its variants' ``{"key", "id"}``."""
+    with its variants' ids (write them into the variant rows)."""
 
     shopify_id: str
     local_id: Optional[str] = None
-    variants: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
+    variants: List[VariantIdMapping] = dataclasses.field(default_factory=list)
+
+    _convert = {"variants": _list(_record(VariantIdMapping))}
 
 
 @dataclasses.dataclass(frozen=True)
