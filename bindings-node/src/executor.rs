@@ -19,7 +19,7 @@ use shopify_sync::executor::{
     EventStream, Executor as CoreExecutor, ExecutorConfig, ExecutorControl, JobRecord, Priority,
     Report, RetryPolicy,
 };
-use shopify_sync::sync::requests::{GraphqlJob, GraphqlResults};
+use shopify_sync::sync::requests::{graphql_job, GraphqlJob, GraphqlResults};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -390,18 +390,18 @@ impl Executor {
             .map(|o| o.get("submit options"))
             .transpose()?
             .unwrap_or_default();
-        let mut job = GraphqlJob::new(&self.client, document, variables, &self.results)?;
+        let mut job = graphql_job(&self.client, document, variables, &self.results)?;
         if let Some(p) = options.priority {
-            job = job.priority(Priority(p));
+            job = job.with_priority(Priority(p));
         }
         if let Some(k) = options.key {
-            job = job.key(k);
+            job = job.with_key(k);
         }
         if let Some(n) = options.max_attempts {
             if n == 0 {
                 return Err(invalid("maxAttempts", "must be at least 1"));
             }
-            job = job.retry(RetryPolicy {
+            job = job.with_retry(RetryPolicy {
                 max_attempts: n,
                 ..self.retry.clone()
             });

@@ -20,7 +20,7 @@ use shopify_sync::error::{Error, ErrorKind};
 use shopify_sync::executor::{
     Executor, ExecutorControl, JobId, JobRecord, Priority, Report, RetryPolicy, Submitted,
 };
-use shopify_sync::sync::requests::{GraphqlJob, GraphqlResults};
+use shopify_sync::sync::requests::{graphql_job, GraphqlJob, GraphqlResults};
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -158,11 +158,11 @@ impl PyExecutor {
         max_attempts: Option<u32>,
     ) -> PyResult<GraphqlJob> {
         let vars = self::variables(variables)?;
-        let mut job = GraphqlJob::new(&self.client, document, vars, &self.ending.results)
+        let mut job = graphql_job(&self.client, document, vars, &self.ending.results)
             .map_err(raise)?
-            .priority(Priority(priority));
+            .with_priority(Priority(priority));
         if let Some(k) = key {
-            job = job.key(k);
+            job = job.with_key(k);
         }
         if let Some(n) = max_attempts {
             if n == 0 {
@@ -170,7 +170,7 @@ impl PyExecutor {
                     "max_attempts must be at least 1",
                 )));
             }
-            job = job.retry(RetryPolicy {
+            job = job.with_retry(RetryPolicy {
                 max_attempts: n,
                 ..self.default_retry.clone()
             });

@@ -5,7 +5,7 @@ mod support;
 use serde_json::json;
 use shopify_sync::error::ErrorKind;
 use shopify_sync::executor::{Effect, Executor, ExecutorConfig, Priority, RetryPolicy};
-use shopify_sync::sync::requests::{GraphqlJob, GraphqlResults};
+use shopify_sync::sync::requests::{graphql_job, GraphqlResults};
 
 const TAGS: &str = "mutation T($id: ID!, $tags: [String!]!) { tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } } }";
 const TITLE: &str = "query P($id: ID!) { product(id: $id) { title tags } }";
@@ -33,16 +33,16 @@ async fn jobs_leave_their_responses_and_refusals_fail_them() {
     let mut tagged = vec![];
     for gid in ids {
         let vars = json!({"id": gid, "tags": ["sale"]});
-        let job = GraphqlJob::new(&client, TAGS, vars, &results)
+        let job = graphql_job(&client, TAGS, vars, &results)
             .unwrap()
-            .priority(Priority::HIGH)
-            .key(format!("tags:{gid}"));
+            .with_priority(Priority::HIGH)
+            .with_key(format!("tags:{gid}"));
         tagged.push((gid, executor.submit(job).await.unwrap().id()));
     }
     let missing = json!({"id": "gid://shopify/Product/999999", "tags": ["sale"]});
-    let refused = GraphqlJob::new(&client, TAGS, missing, &results)
+    let refused = graphql_job(&client, TAGS, missing, &results)
         .unwrap()
-        .retry(RetryPolicy::none());
+        .with_retry(RetryPolicy::none());
     let refused = executor.submit(refused).await.unwrap().id();
     let report = executor.finish().await.unwrap();
 
@@ -72,20 +72,20 @@ async fn a_bad_document_is_refused_before_it_is_queued() {
     let sim = support::sim(1, 0).await;
     let client = support::client(&sim);
     let results = GraphqlResults::default();
-    let err = GraphqlJob::new(&client, "query { nope }", json!({}), &results).unwrap_err();
+    let err = graphql_job(&client, "query { nope }", json!({}), &results).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     let err =
-        GraphqlJob::new(&client, TITLE, json!(["gid://shopify/Product/1"]), &results).unwrap_err();
+        graphql_job(&client, TITLE, json!(["gid://shopify/Product/1"]), &results).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("object"), "{err}");
     let mut config = client.config().clone();
     config.throttle.max_query_cost = 5;
     let frugal = shopify_sync::client::ShopifyClient::new(config).unwrap();
     let page = "query { products(first: 50) { nodes { id } } }";
-    let err = GraphqlJob::new(&frugal, page, json!(null), &results).unwrap_err();
+    let err = graphql_job(&frugal, page, json!(null), &results).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CostExceeded);
-    assert!(GraphqlJob::new(&client, page, json!(null), &results).is_ok());
-    let ok = GraphqlJob::new(
+    assert!(graphql_job(&client, page, json!(null), &results).is_ok());
+    let ok = graphql_job(
         &client,
         TITLE,
         json!({"id": "gid://shopify/Product/1"}),

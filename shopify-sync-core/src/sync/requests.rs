@@ -2,7 +2,7 @@
 //! shared cost budget, retries, cancellation and events as the engine's writes, for the
 //! requests the engine does not make (metafields, inventory, anything the Admin API has).
 //!
-//! A [`GraphqlJob`] is validated and costed when it is built, so a bad document fails
+//! A [`GraphqlJob`] ([`graphql_job`]) is validated and costed when it is built, so a bad document fails
 //! before it is queued. It succeeds with the response stored in its [`GraphqlResults`]
 //! under its job id; a payload with `userErrors` fails the job (kind `user_errors`, not
 //! retried: Shopify refused it). Mutations keep the client's rule: one whose outcome is
@@ -14,7 +14,7 @@
 //! use serde_json::json;
 //! use shopify_sync::client::ShopifyClient;
 //! use shopify_sync::executor::{Executor, Priority};
-//! use shopify_sync::sync::requests::{GraphqlJob, GraphqlResults};
+//! use shopify_sync::sync::requests::{graphql_job, GraphqlResults};
 //!
 //! const TAGS: &str = "mutation T($id: ID!, $tags: [String!]!) { tagsAdd(id: $id, tags: $tags) { userErrors { message } } }";
 //! let client = ShopifyClient::from_env()?;
@@ -23,7 +23,7 @@
 //! let mut ids = vec![];
 //! for n in 1..=3 {
 //!     let vars = json!({"id": format!("gid://shopify/Product/{n}"), "tags": ["sale"]});
-//!     let job = GraphqlJob::new(&client, TAGS, vars, &results)?.priority(Priority::HIGH);
+//!     let job = graphql_job(&client, TAGS, vars, &results)?.with_priority(Priority::HIGH);
 //!     ids.push(executor.submit(job).await?.id());
 //! }
 //! let report = executor.finish().await?;
@@ -34,7 +34,7 @@
 use crate::client::bulk::user_errors_error;
 use crate::client::{GraphqlResponse, ShopifyClient};
 use crate::error::{Error, Result, UserError};
-use crate::executor::{Job, JobContext, JobId, Priority, RetryPolicy};
+use crate::executor::{job_fn, FnJob, JobContext, JobId};
 use futures::future::BoxFuture;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -70,101 +70,51 @@ impl GraphqlResults {
     }
 }
 
-/// One GraphQL document with its variables, run by the executor (see the module doc).
-#[derive(Debug)]
-pub struct GraphqlJob {
-    client: ShopifyClient,
-    document: Arc<str>,
+/// What a [`GraphqlJob`] runs.
+pub type GraphqlRun = Box<dyn Fn(JobContext) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+
+/// One GraphQL document with its variables, run by the executor (see the module doc):
+/// a [`FnJob`], so [`with_priority`](FnJob::with_priority), [`with_key`](FnJob::with_key)
+/// and [`with_retry`](FnJob::with_retry) set the rest. Built by [`graphql_job`].
+pub type GraphqlJob = FnJob<GraphqlRun>;
+
+/// A job sending `document` with `variables` (a JSON object or null) through `client`,
+/// its response going to `results`. The document is validated and its requested cost
+/// estimated now: an invalid one (or variables that are not an object) is an
+/// `invalid_input` error, one over Shopify's single-query limit `cost_exceeded`.
+pub fn graphql_job(
+    client: &ShopifyClient,
+    document: impl Into<Arc<str>>,
     variables: Value,
-    cost: u32,
-    priority: Priority,
-    key: Option<String>,
-    retry: Option<RetryPolicy>,
-    results: GraphqlResults,
-}
-
-impl GraphqlJob {
-    /// A job sending `document` with `variables` (a JSON object or null) through
-    /// `client`, its response going to `results`. The document is validated and its
-    /// requested cost estimated now: an invalid one (or variables that are not an
-    /// object) is an `invalid_input` error, one over Shopify's single-query limit
-    /// `cost_exceeded`.
-    pub fn new(
-        client: &ShopifyClient,
-        document: impl Into<Arc<str>>,
-        variables: Value,
-        results: &GraphqlResults,
-    ) -> Result<GraphqlJob> {
-        if !(variables.is_object() || variables.is_null()) {
-            return Err(Error::invalid_input(
-                "GraphQL variables must be a JSON object or null",
-            ));
-        }
-        let document = document.into();
-        let cost = client.checked_cost(&document, &variables)?;
-        Ok(GraphqlJob {
-            client: client.clone(),
-            document,
-            variables,
-            cost,
-            priority: Priority::NORMAL,
-            key: None,
-            retry: None,
-            results: results.clone(),
-        })
+    results: &GraphqlResults,
+) -> Result<GraphqlJob> {
+    if !(variables.is_object() || variables.is_null()) {
+        return Err(Error::invalid_input(
+            "GraphQL variables must be a JSON object or null",
+        ));
     }
-
-    /// Its priority (default [`Priority::NORMAL`]).
-    pub fn priority(mut self, priority: Priority) -> Self {
-        self.priority = priority;
-        self
-    }
-
-    /// Its deduplication key (default none).
-    pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.key = Some(key.into());
-        self
-    }
-
-    /// Its retry policy (default: the executor's).
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = Some(retry);
-        self
-    }
-}
-
-impl Job for GraphqlJob {
-    fn run(&self, ctx: JobContext) -> BoxFuture<'_, Result<()>> {
+    let document: Arc<str> = document.into();
+    let cost = client.checked_cost(&document, &variables)?;
+    let (client, results) = (client.clone(), results.clone());
+    let run: GraphqlRun = Box::new(move |ctx: JobContext| {
+        let (client, document, variables, results) = (
+            client.clone(),
+            document.clone(),
+            variables.clone(),
+            results.clone(),
+        );
         Box::pin(async move {
-            let response = self
-                .client
-                .graphql(&self.document, self.variables.clone())
-                .await?;
+            let response = client.graphql(&document, variables).await?;
             if let Some((field, errors)) = refused(&response.data) {
                 return Err(
                     user_errors_error(&field, errors).with_request_id(response.request_id.clone())
                 );
             }
-            self.results.lock().insert(ctx.job_id(), response);
+            results.lock().insert(ctx.job_id(), response);
             Ok(())
         })
-    }
-
-    fn estimated_cost(&self) -> u32 {
-        self.cost
-    }
-
-    fn priority(&self) -> Priority {
-        self.priority
-    }
-
-    fn key(&self) -> Option<String> {
-        self.key.clone()
-    }
-
-    fn retry_policy(&self) -> Option<RetryPolicy> {
-        self.retry.clone()
-    }
+    });
+    Ok(job_fn(cost, run))
 }
 
 /// The first root field whose payload carries non-empty `userErrors`.
