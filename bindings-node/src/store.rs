@@ -206,13 +206,7 @@ impl ChangeStore {
         filter: Option<Input<ChangeFilter>>,
         review: Input<ReviewInput>,
     ) -> napi::Result<PromiseRaw<'e, Settled<Json<ReviewReport>>>> {
-        let store = self.store.clone();
-        let filter = self::filter(filter);
-        let review = review.get("review");
-        spawn(env, Abort::none(), async move {
-            let review = review?.review();
-            Ok(Json(store.approve(&filter?, &review).await?))
-        })
+        self.review(env, filter, review, true)
     }
 
     /// Reject the selected `staged` changes (remembered: not proposed again).
@@ -226,13 +220,7 @@ impl ChangeStore {
         filter: Option<Input<ChangeFilter>>,
         review: Input<ReviewInput>,
     ) -> napi::Result<PromiseRaw<'e, Settled<Json<ReviewReport>>>> {
-        let store = self.store.clone();
-        let filter = self::filter(filter);
-        let review = review.get("review");
-        spawn(env, Abort::none(), async move {
-            let review = review?.review();
-            Ok(Json(store.reject(&filter?, &review).await?))
-        })
+        self.review(env, filter, review, false)
     }
 
     /// Resolve the conflicts of one `staged` change (audited as `resolved`): `take` is
@@ -376,6 +364,29 @@ impl ChangeStore {
         let store = self.store.clone();
         spawn(env, Abort::none(), async move {
             Ok(store.set_checkpoint(&name, &value).await?)
+        })
+    }
+}
+
+impl ChangeStore {
+    /// `approve` (`approve: true`) or `reject` the changes a filter selects.
+    fn review<'e>(
+        &self,
+        env: &'e Env,
+        filter: Option<Input<ChangeFilter>>,
+        review: Input<ReviewInput>,
+        approve: bool,
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ReviewReport>>>> {
+        let store = self.store.clone();
+        let filter = self::filter(filter);
+        let review = review.get("review");
+        spawn(env, Abort::none(), async move {
+            let (filter, review) = (filter?, review?.review());
+            Ok(Json(if approve {
+                store.approve(&filter, &review).await?
+            } else {
+                store.reject(&filter, &review).await?
+            }))
         })
     }
 }
