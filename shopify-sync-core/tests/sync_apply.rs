@@ -8,9 +8,10 @@ use support::*;
 use futures::TryStreamExt;
 use serde_json::json;
 use shopify_sync::model::{Gid, Product};
-use shopify_sync::staging::store::{ChangeStore, MemoryStore};
+use shopify_sync::staging::store::{ChangeStore, MemoryStore, SnapshotSide};
 use shopify_sync::staging::{
     AuditQuery, ChangeFilter, ChangeState, FieldMask, Operation, ProductSnapshot, Record, Review,
+    Snapshot,
 };
 use shopify_sync::sync::{
     ApplyOptions, CancelApply, CreateIdentifier, LocalCatalog, PullMode, SyncConfig, SyncEngine,
@@ -240,6 +241,23 @@ async fn bulk_mode_writes_updates_through_one_bulk_mutation() {
     let new: ProductSnapshot =
         serde_json::from_value(json!({"title": "Bulk-era tee", "handle": "bulk-era-tee"})).unwrap();
     local.insert("NEW".into(), Record::new_local("NEW", new));
+    // A variant added to a one-option product: its id is learned from the bulk results.
+    let grown = keys[30..]
+        .iter()
+        .find(|k| *k != &trimmed && local[*k].snapshot.options.len() == 1)
+        .cloned()
+        .expect("a product with one option");
+    {
+        let p = &mut local.get_mut(&grown).unwrap().snapshot;
+        let name = p.options[0].name.clone();
+        p.options[0].values.push("Bulk-new".into());
+        p.variants.push(
+            serde_json::from_value(json!({
+                "price": "3.00", "option_values": [{"name": name, "value": "Bulk-new"}]
+            }))
+            .unwrap(),
+        );
+    }
     // The merchant moves one reviewed title after approval: stale, not overwritten.
     let plan = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
     store
@@ -257,10 +275,11 @@ async fn bulk_mode_writes_updates_through_one_bulk_mutation() {
         .apply(&ChangeFilter::default().plan(&plan.id))
         .await
         .unwrap();
-    // 30 titles + 30 price changes + 1 variant removal + 1 create; one title stale.
+    // 30 titles + 30 price changes + 1 variant removal + 2 for the added variant (its
+    // option value, the variant) + 1 create; one title stale.
     assert_eq!(report.failed, 0, "{report:?}");
     assert_eq!(report.stale, 1, "{report:?}");
-    assert_eq!(report.applied, 30 + 30 + 1 + 1 - 1);
+    assert_eq!(report.applied, 30 + 30 + 1 + 2 + 1 - 1);
     let mutations: Vec<_> = sim
         .bulk_operations()
         .into_iter()
@@ -297,6 +316,38 @@ async fn bulk_mode_writes_updates_through_one_bulk_mutation() {
             .filter(|p| p.handle == "bulk-era-tee")
             .count(),
         1
+    );
+    // The stored snapshots hold Shopify's state, new variant ids included, before any
+    // pull: planned now, the grown product has nothing left to write.
+    let grown_id = local[&grown].shopify_id.unwrap();
+    let shopify_variant = products[&grown_id]
+        .variants
+        .iter()
+        .find(|v| v.selected_options.iter().any(|o| o.value == "Bulk-new"))
+        .expect("the new variant on Shopify")
+        .id;
+    for side in [SnapshotSide::Remote, SnapshotSide::Base] {
+        let stored = store
+            .snapshot(side, &grown_id.to_string())
+            .await
+            .unwrap()
+            .unwrap();
+        let Snapshot::Product(p) = stored.snapshot else {
+            panic!("a product")
+        };
+        assert!(
+            p.variants.iter().any(|v| v.id == Some(shopify_variant)),
+            "{side:?} knows the new variant's id"
+        );
+    }
+    let before_pull = engine.plan(&catalog(&local), FieldMask::ALL).await.unwrap();
+    assert!(
+        !before_pull
+            .changes
+            .iter()
+            .any(|c| c.target.is(&grown_id.to_string())),
+        "{:#?}",
+        before_pull.changes
     );
     // Planned again, only the stale title's conflict is left.
     engine.pull(PullMode::Paginated).await.unwrap();

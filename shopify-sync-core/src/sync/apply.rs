@@ -46,6 +46,7 @@
 
 use super::read;
 use super::{CreateIdentifier, SyncEngine, WriteMode};
+use crate::client::products::with_fragments;
 use crate::error::{Error, ErrorKind, Result};
 use crate::executor::{job_fn, Effect, Event, Executor, Priority, RetryPolicy};
 use crate::model::{Collection, Gid, Product};
@@ -53,7 +54,7 @@ use crate::staging::store::{SnapshotBatch, SnapshotSide, StoredSnapshot};
 use crate::staging::{
     collection_eq, normalize_handle, patch_collection, patch_product, product_eq, ApplyResult,
     Change, ChangeFilter, ChangeState, CollectionSnapshot, Field, FieldMask, IdMapping, Operation,
-    PlanId, ProductSnapshot, Snapshot, Target, TargetKind,
+    PlanId, ProductSnapshot, Snapshot, Target, TargetKind, VariantIdMapping,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -428,8 +429,9 @@ impl SyncEngine {
 /// the product: about 10 points plus its selection).
 const WRITE_COST: u32 = 300;
 
-/// The bulk mutation of product updates: one `productSet` per line, by id.
-const BULK_SET: &str = "mutation call($input: ProductSetInput!, $identifier: ProductSetIdentifiers) { productSet(input: $input, identifier: $identifier) { product { id updatedAt } userErrors { field message code } } }";
+/// The bulk mutation of product updates: one `productSet` per line, by id, each line
+/// answering with the product as Shopify now holds it (bulk results cost no points).
+const BULK_SET: &str = "mutation call($input: ProductSetInput!, $identifier: ProductSetIdentifiers) { productSet(input: $input, identifier: $identifier) { product { ...ProductFields variants(first: 250) { nodes { ...VariantFields } pageInfo { hasNextPage endCursor } } } userErrors { field message code } } }";
 
 /// Publishing a new product to the configured sales channels.
 const PUBLISH: &str = "mutation Publish($id: ID!, $input: [PublicationInput!]!) { publishablePublish(id: $id, input: $input) { userErrors { field message } } }";
@@ -446,7 +448,7 @@ const DEFINE: &str = "mutation Define($definition: MetafieldDefinitionInput!) { 
 /// The documents this module sends, for validation tests.
 pub fn documents() -> Vec<(&'static str, String)> {
     vec![
-        ("sync_bulk_product_set", BULK_SET.to_string()),
+        ("sync_bulk_product_set", with_fragments(BULK_SET)),
         ("sync_publish", PUBLISH.to_string()),
         ("sync_by_custom_id", BY_CUSTOM_ID.to_string()),
         ("sync_definition", DEFINITION.to_string()),
@@ -893,11 +895,12 @@ impl Run {
     ) -> Result<IdMapping> {
         let key = update.gid.to_string();
         let base = self.engine.store.snapshot(SnapshotSide::Base, &key).await?;
+        let mut variants = Vec::new();
         let new_base = match base.as_ref().map(|b| &b.snapshot) {
             Some(Snapshot::Product(b)) => {
                 let writes = update.write.iter().flat_map(|c| c.writes());
                 let mut b = patch_product(Some(b), writes)?.unwrap_or_default();
-                fill_variant_ids(&mut b, &remote);
+                variants = fill_variant_ids(&mut b, &remote);
                 b
             }
             _ => remote.clone(),
@@ -926,7 +929,7 @@ impl Run {
         Ok(IdMapping {
             local_id,
             shopify_id: key,
-            variants: Vec::new(),
+            variants,
         })
     }
 
@@ -992,7 +995,7 @@ impl Run {
             .map(|(_, u)| json!({ "input": u.input, "identifier": { "id": u.gid.to_string() } }));
         let result = client
             .bulk_mutation(
-                BULK_SET,
+                &with_fragments(BULK_SET),
                 lines,
                 &crate::client::bulk::BulkOptions::default(),
             )
@@ -1013,14 +1016,12 @@ impl Run {
                 settled.push((update, ApplyResult::failed(why.join("; "))));
                 continue;
             }
-            let updated_at = line
-                .data()
-                .pointer("/productSet/product/updatedAt")
-                .and_then(Value::as_str)
-                .and_then(|t| t.parse().ok());
-            let remote = update.desired.clone();
+            let node = line.data().pointer("/productSet/product").cloned();
+            let product = client.complete_product(node.unwrap_or_default()).await?;
+            let remote = ProductSnapshot::from_product(&product)
+                .with_collections(update.desired.collections.iter().copied());
             let ids = self
-                .record_update(unit, update, remote, updated_at, &mut batch)
+                .record_update(unit, update, remote, product.updated_at, &mut batch)
                 .await?;
             settled.push((update, ApplyResult::applied(Some(ids))));
         }
@@ -1096,20 +1097,7 @@ impl Run {
         // The base is what was agreed: the values written. What Shopify filled in
         // (defaults such as the inventory policy) shows as incoming, not as a change.
         let mut base = agreed;
-        fill_variant_ids(&mut base, &remote);
-        let variants = remote
-            .variants
-            .iter()
-            .filter_map(|r| {
-                let key = desired
-                    .variants
-                    .iter()
-                    .enumerate()
-                    .find(|(_, d)| d.option_values == r.option_values)
-                    .map(|(i, d)| crate::staging::diff::variant_key(d, i, true))?;
-                Some(crate::staging::VariantIdMapping { key, id: r.id? })
-            })
-            .collect();
+        let variants = fill_variant_ids(&mut base, &remote);
         let key = product.id.to_string();
         self.store_both(
             &key,
@@ -1483,17 +1471,28 @@ fn describe(e: &Error) -> String {
     s
 }
 
-/// Give base variants without an id the id of the remote variant with the same options.
-fn fill_variant_ids(base: &mut ProductSnapshot, remote: &ProductSnapshot) {
-    for v in base.variants.iter_mut().filter(|v| v.id.is_none()) {
-        if let Some(r) = remote
+/// Give base variants without an id the id of the remote variant with the same options,
+/// and say which got one (keyed as the diff names a new variant).
+fn fill_variant_ids(base: &mut ProductSnapshot, remote: &ProductSnapshot) -> Vec<VariantIdMapping> {
+    let mut filled = Vec::new();
+    for (i, v) in base.variants.iter_mut().enumerate() {
+        if v.id.is_some() {
+            continue;
+        }
+        let found = remote
             .variants
             .iter()
             .find(|r| r.option_values == v.option_values)
-        {
-            v.id = r.id;
+            .and_then(|r| r.id);
+        if let Some(id) = found {
+            filled.push(VariantIdMapping {
+                key: crate::staging::diff::variant_key(v, i, true),
+                id,
+            });
+            v.id = Some(id);
         }
     }
+    filled
 }
 
 /// `ProductSetInput` for the fields touched (and the variant list when asked).
