@@ -13,8 +13,13 @@
 //!   Both full-pull modes are measured: `Auto` (a bulk query from 25,000 products on,
 //!   the default) and `Paginated`.
 //!
+//! - `statuses`: [`SyncEngine::statuses`] and [`SyncEngine::plan`] (nothing to change)
+//!   over 100,000 stored products, adopted as the base, in a child process: time, and
+//!   how much the call adds to the peak RSS of a process holding the records.
+//!
 //! ```text
-//! cargo bench -p shopify-sync-benches --bench sync_pull             # both
+//! cargo bench -p shopify-sync-benches --bench sync_pull             # all
+//! cargo bench -p shopify-sync-benches --bench sync_pull -- statuses
 //! cargo bench -p shopify-sync-benches --bench sync_pull -- pull     # one
 //! cargo bench -p shopify-sync-benches --bench sync_pull -- memory
 //! ```
@@ -22,8 +27,9 @@ use serde_json::{json, Map};
 use shopify_sync::client::config::ClientConfig;
 use shopify_sync::client::ShopifyClient;
 use shopify_sync::model::{Gid, Product};
-use shopify_sync::staging::store::{ChangeStore, SqliteStore};
-use shopify_sync::sync::{PullMode, PullReport, SyncConfig, SyncEngine};
+use shopify_sync::staging::store::{ChangeStore, SnapshotSide, SqliteStore};
+use shopify_sync::staging::{FieldMask, Record, Snapshot};
+use shopify_sync::sync::{LocalCatalog, PullMode, PullReport, SyncConfig, SyncEngine};
 use shopify_sync_sim::catalog::CatalogSpec;
 use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
 use std::path::{Path, PathBuf};
@@ -180,6 +186,58 @@ fn pull_child(step: &str) {
     });
 }
 
+/// The child side of `statuses`: the merchant's 100,000 records (the stored remote
+/// products, adopted as the base), then `statuses` and a `plan` with nothing to change.
+/// Each is measured from a reset peak (`/proc/self/clear_refs`), so the figure is what
+/// the call adds to a process that already holds the records.
+fn statuses_child() {
+    let rt = runtime();
+    rt.block_on(async {
+        let store: Arc<dyn ChangeStore> = Arc::new(SqliteStore::open_default().expect("store"));
+        let var = |k: &str| std::env::var(k).expect(k);
+        let client = client(
+            &var("SHOPIFY_ENDPOINT"),
+            &var("SHOPIFY_SHOP"),
+            &var("SHOPIFY_ACCESS_TOKEN"),
+        );
+        let engine = SyncEngine::new(client, store.clone());
+        let mut catalog = LocalCatalog::default();
+        for (key, s) in store.snapshots(SnapshotSide::Remote).await.expect("snapshots") {
+            if let Snapshot::Product(p) = s.snapshot {
+                let id: Gid<Product> = Gid::parse(&key).expect("gid");
+                catalog.products.push(Record::synced(format!("L{}", id.numeric_id()), id, p));
+            }
+        }
+        engine.baseline(&catalog, FieldMask::ALL).await.expect("baseline");
+        let measure = |what: &str, started: Instant, before: u64| {
+            println!(
+                "    {what} of {} products: {:.2} s; RSS grew by at most {:.1} MiB over the {:.1} MiB the process held (records included)",
+                catalog.products.len(),
+                started.elapsed().as_secs_f64(),
+                mib(status_kib("VmHWM:").saturating_sub(before)),
+                mib(before),
+            );
+        };
+        let reset = || {
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            status_kib("VmRSS:")
+        };
+        let before = reset();
+        let started = Instant::now();
+        let statuses = engine
+            .statuses(&catalog.products, FieldMask::ALL)
+            .await
+            .expect("statuses");
+        measure("statuses", started, before);
+        drop(statuses);
+        let before = reset();
+        let started = Instant::now();
+        let plan = engine.plan(&catalog, FieldMask::ALL).await.expect("plan");
+        measure("plan (nothing to change)", started, before);
+        assert!(plan.changes.is_empty());
+    });
+}
+
 fn run_child(sim: &Simulator, store: &Path, step: &str) {
     let status = std::process::Command::new(std::env::current_exe().expect("this bench"))
         .env(CHILD, step)
@@ -271,9 +329,40 @@ fn memory_100k() {
     });
 }
 
+/// `statuses` and `plan` over 100,000 stored products, in a child process.
+fn statuses_100k() {
+    let rt = runtime();
+    rt.block_on(async {
+        let sim = Simulator::start(SimConfig {
+            catalog: CatalogSource::Generated(CatalogSpec {
+                products: 100_000,
+                collections: 57,
+                ..CatalogSpec::default()
+            }),
+            bucket_size: 1_000_000.0,
+            restore_rate: 1_000_000.0,
+            bulk_rows_per_second: f64::INFINITY,
+            ..SimConfig::default()
+        })
+        .await
+        .expect("sim");
+        println!("statuses/100k_products:");
+        let dir = store_dir("statuses");
+        let path = dir.join("store.db");
+        run_child(&sim, &path, "full-auto");
+        run_child(&sim, &path, "statuses");
+        let _ = std::fs::remove_dir_all(&dir);
+        sim.shutdown().await;
+    });
+}
+
 fn main() {
     if let Ok(step) = std::env::var(CHILD) {
-        pull_child(&step);
+        if step == "statuses" {
+            statuses_child();
+        } else {
+            pull_child(&step);
+        }
         return;
     }
     let args: Vec<String> = std::env::args().collect();
@@ -284,5 +373,8 @@ fn main() {
     }
     if wants("memory") {
         memory_100k();
+    }
+    if wants("statuses") {
+        statuses_100k();
     }
 }

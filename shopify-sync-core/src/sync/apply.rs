@@ -1356,11 +1356,15 @@ impl Run {
             .base_products
             .get_or_try_init(|| async {
                 let mut known = HashMap::new();
-                for (key, s) in self.engine.store.snapshots(SnapshotSide::Base).await? {
-                    if let (Some(local), Snapshot::Product(_)) = (s.local_id, &s.snapshot) {
-                        known.insert(local, Gid::parse(&key)?);
-                    }
-                }
+                self.engine
+                    .scan(SnapshotSide::Base, |key, s| {
+                        if let (Some(local), Snapshot::Product(_)) = (s.local_id, &s.snapshot) {
+                            if let Ok(id) = Gid::parse(&key) {
+                                known.insert(local, id);
+                            }
+                        }
+                    })
+                    .await?;
                 Ok::<_, Error>(known)
             })
             .await?;

@@ -65,8 +65,9 @@ pub use refresh::{
 };
 
 use crate::client::ShopifyClient;
+use crate::error::Result;
 use crate::staging::change::Review;
-use crate::staging::store::ChangeStore;
+use crate::staging::store::{ChangeStore, SnapshotSide, StoredSnapshot};
 use std::fmt;
 use std::sync::Arc;
 
@@ -145,4 +146,33 @@ impl SyncEngine {
     fn actor(&self) -> Review {
         Review::now(self.config.actor.clone())
     }
+
+    /// Every stored snapshot of `side`, in key order, handed to `f` a page of
+    /// [`SCAN_PAGE`] at a time: what a whole side is reduced through, so that it is
+    /// never held in memory at once.
+    async fn scan(
+        &self,
+        side: SnapshotSide,
+        mut f: impl FnMut(String, StoredSnapshot) + Send,
+    ) -> Result<()> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .snapshots_page(side, after.as_deref(), SCAN_PAGE)
+                .await?;
+            let last = page.len() < SCAN_PAGE;
+            after = page.last().map(|(key, _)| key.clone()).or(after);
+            for (key, stored) in page {
+                f(key, stored);
+            }
+            if last {
+                return Ok(());
+            }
+        }
+    }
 }
+
+/// Stored snapshots read per [`ChangeStore::snapshots_page`] when a whole side is
+/// scanned: about 2.5 MB of whole snapshots at a time.
+const SCAN_PAGE: usize = 1_000;

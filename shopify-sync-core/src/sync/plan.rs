@@ -115,37 +115,49 @@ impl SyncEngine {
         Ok(n)
     }
 
-    /// The stored snapshots of one side as plan records.
+    /// The stored snapshots of one side as plan records, built as the side is scanned
+    /// (never held twice).
     pub(crate) async fn stored_side(&self, side: SnapshotSide) -> Result<StoredSide> {
         let mut out = StoredSide::default();
-        for (key, stored) in self.store.snapshots(side).await? {
+        let mut failed: Option<Error> = None;
+        self.scan(side, |key, stored| {
             let StoredSnapshot {
                 snapshot,
                 updated_at,
                 local_id,
                 ..
             } = stored;
-            let bad = |e: Error| {
-                Error::new(
-                    ErrorKind::Decode,
-                    format!("stored {} snapshot {key:?}: {e}", side.as_str()),
-                )
+            let pushed = match snapshot {
+                Snapshot::Product(p) => Gid::parse(&key).map(|id| {
+                    out.products.push(Record {
+                        local_id,
+                        shopify_id: Some(id),
+                        updated_at,
+                        snapshot: p,
+                    })
+                }),
+                Snapshot::Collection(c) => Gid::parse(&key).map(|id| {
+                    out.collections.push(Record {
+                        local_id,
+                        shopify_id: Some(id),
+                        updated_at,
+                        snapshot: c,
+                    })
+                }),
             };
-            match snapshot {
-                Snapshot::Product(p) => out.products.push(Record {
-                    local_id,
-                    shopify_id: Some(Gid::parse(&key).map_err(bad)?),
-                    updated_at,
-                    snapshot: p,
-                }),
-                Snapshot::Collection(c) => out.collections.push(Record {
-                    local_id,
-                    shopify_id: Some(Gid::parse(&key).map_err(bad)?),
-                    updated_at,
-                    snapshot: c,
-                }),
+            if let Err(e) = pushed {
+                failed.get_or_insert_with(|| {
+                    Error::new(
+                        ErrorKind::Decode,
+                        format!("stored {} snapshot {key:?}: {e}", side.as_str()),
+                    )
+                });
             }
+        })
+        .await?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(out),
         }
-        Ok(out)
     }
 }

@@ -99,10 +99,6 @@ const WRITE_BATCH: usize = 500;
 /// (about a page of the `updated_at` listing).
 const INCREMENTAL_BATCH: usize = 250;
 
-/// Stored snapshots read per [`ChangeStore::snapshots_page`] when listing what is
-/// stored: about 2.5 MB of whole snapshots at a time.
-const LIST_PAGE: usize = 1_000;
-
 /// Custom collections whose members are read at the same time.
 const MEMBERSHIP_CONCURRENCY: usize = 4;
 
@@ -705,42 +701,29 @@ impl SyncEngine {
     }
 
     /// The stored remote snapshots, reduced to product ids (with their membership when
-    /// `membership` is set: empty otherwise) and the collections, read a page of
-    /// [`LIST_PAGE`] at a time so that no more than a page of whole snapshots is ever
-    /// held. Keys that are not gids of their kind are left alone.
+    /// `membership` is set: empty otherwise) and the collections, scanned a page at a
+    /// time so that no more than a page of whole snapshots is ever held. Keys that are
+    /// not gids of their kind are left alone.
     async fn stored_remote(&self, membership: bool) -> Result<StoredRemote> {
         let mut out = StoredRemote::default();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .snapshots_page(SnapshotSide::Remote, after.as_deref(), LIST_PAGE)
-                .await?;
-            let last_page = page.len() < LIST_PAGE;
-            after = page.last().map(|(key, _)| key.clone()).or(after);
-            for (key, stored) in page {
-                match &stored.snapshot {
-                    Snapshot::Product(p) => {
-                        if let Ok(id) = Gid::<Product>::parse(&key) {
-                            let collections = if membership {
-                                sorted(p.collections.clone())
-                            } else {
-                                Vec::new()
-                            };
-                            out.products.insert(id, collections);
-                        }
-                    }
-                    Snapshot::Collection(_) => {
-                        if let Ok(id) = Gid::<Collection>::parse(&key) {
-                            out.collections.insert(id, stored);
-                        }
-                    }
+        self.scan(SnapshotSide::Remote, |key, stored| match &stored.snapshot {
+            Snapshot::Product(p) => {
+                if let Ok(id) = Gid::<Product>::parse(&key) {
+                    let collections = if membership {
+                        sorted(p.collections.clone())
+                    } else {
+                        Vec::new()
+                    };
+                    out.products.insert(id, collections);
                 }
             }
-            if last_page {
-                break;
+            Snapshot::Collection(_) => {
+                if let Ok(id) = Gid::<Collection>::parse(&key) {
+                    out.collections.insert(id, stored);
+                }
             }
-        }
+        })
+        .await?;
         out.products.shrink_to_fit();
         Ok(out)
     }

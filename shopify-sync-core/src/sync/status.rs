@@ -4,7 +4,9 @@ use super::{checkpoints, SyncEngine};
 use crate::error::Result;
 use crate::model::{Gid, Product};
 use crate::staging::store::SnapshotSide;
-use crate::staging::{ChangeFilter, ChangeState, FieldMask, ProductSnapshot, Record, Snapshot};
+use crate::staging::{
+    ChangeFilter, ChangeState, FieldMask, Fingerprint, ProductSnapshot, Record, Snapshot,
+};
 use crate::status::{compute_statuses, ChangeCounts, StatusInput, SyncStatus};
 use std::collections::HashMap;
 
@@ -23,20 +25,26 @@ impl SyncEngine {
             .checkpoint(checkpoints::FULL_PULL_AT)
             .await?
             .is_some();
-        let base = self.store.snapshots(SnapshotSide::Base).await?;
-        let by_local: HashMap<&str, &str> = base
-            .iter()
-            .filter_map(|(k, s)| s.local_id.as_deref().map(|l| (l, k.as_str())))
-            .collect();
-        let base: HashMap<&str, &Snapshot> = base
-            .iter()
-            .map(|(k, s)| (k.as_str(), &s.snapshot))
-            .collect();
-        let remote = self.store.snapshots(SnapshotSide::Remote).await?;
-        let remote: HashMap<&str, &Snapshot> = remote
-            .iter()
-            .map(|(k, s)| (k.as_str(), &s.snapshot))
-            .collect();
+        // Each side reduced to fingerprints as it is scanned: a page of whole snapshots
+        // at a time, never the whole side.
+        let mut by_local: HashMap<String, String> = HashMap::new();
+        let mut base: HashMap<String, Fingerprint> = HashMap::new();
+        self.scan(SnapshotSide::Base, |key, stored| {
+            if let Snapshot::Product(_) = stored.snapshot {
+                if let Some(local) = stored.local_id {
+                    by_local.insert(local, key.clone());
+                }
+                base.insert(key, stored.snapshot.fingerprint(mask));
+            }
+        })
+        .await?;
+        let mut remote: HashMap<String, Fingerprint> = HashMap::new();
+        self.scan(SnapshotSide::Remote, |key, stored| {
+            if let Snapshot::Product(_) = stored.snapshot {
+                remote.insert(key, stored.snapshot.fingerprint(mask));
+            }
+        })
+        .await?;
 
         // Open changes and the last failure, by every key a target is known by.
         let open = ChangeFilter {
@@ -71,7 +79,6 @@ impl SyncEngine {
             }
         }
 
-        let fingerprint = |s: Option<&&Snapshot>| s.map(|s| s.fingerprint(mask));
         let mut out = Vec::with_capacity(local.len());
         for r in local {
             let gid: Option<Gid<Product>> = r.shopify_id.or_else(|| {
@@ -82,7 +89,7 @@ impl SyncEngine {
             });
             let key = gid.map(|g| g.to_string());
             let key = key.as_deref();
-            let remote_snap = key.and_then(|k| remote.get(k));
+            let remote_fingerprint = key.and_then(|k| remote.get(k)).copied();
             let mut change_counts = ChangeCounts::default();
             let mut last_error = None;
             let keys = gid
@@ -100,9 +107,9 @@ impl SyncEngine {
             out.push(StatusInput {
                 shopify_id: gid,
                 local_fingerprint: Some(r.snapshot.fingerprint(mask)),
-                base_fingerprint: fingerprint(key.and_then(|k| base.get(k))),
-                remote_fingerprint: fingerprint(remote_snap),
-                remote_deleted: complete && gid.is_some() && remote_snap.is_none(),
+                base_fingerprint: key.and_then(|k| base.get(k)).copied(),
+                remote_fingerprint,
+                remote_deleted: complete && gid.is_some() && remote_fingerprint.is_none(),
                 changes: change_counts,
                 last_error,
                 ..StatusInput::default()
