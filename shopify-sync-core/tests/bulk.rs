@@ -337,6 +337,58 @@ async fn cancel_and_timeout_stop_an_operation() {
 }
 
 #[tokio::test]
+async fn a_wait_dropped_midway_cancels_the_operation_unless_told_not_to() {
+    let sim = Simulator::start(sim_config(400, 100.0)).await.unwrap();
+    let c = client(&sim);
+    // Drop a bulk query's future once its operation runs (4 s of rows at this pace).
+    let drop_when_running = |options: BulkOptions| {
+        let (c, sim) = (c.clone(), &sim);
+        async move {
+            let before = sim.bulk_operations().len();
+            let mut query = Box::pin(async move { c.bulk_query(PRODUCTS, &options).await });
+            let running = async {
+                while !sim
+                    .bulk_operations()
+                    .get(before)
+                    .is_some_and(|op| op.status == BulkStatus::Running)
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            };
+            tokio::select! {
+                done = &mut query => panic!("finished before it was dropped: {done:?}"),
+                () = running => {}
+            }
+            drop(query);
+        }
+    };
+
+    drop_when_running(fast()).await;
+    // The cancel runs in the background, right after the drop.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = sim.bulk_operations()[0].status;
+        if matches!(status, BulkStatus::Canceling | BulkStatus::Canceled) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not canceled: {status:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Told not to, the operation runs on after the drop.
+    drop_when_running(fast().cancel_on_drop(false)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ops = sim.bulk_operations();
+    assert_eq!(ops.len(), 2);
+    assert!(
+        matches!(ops[1].status, BulkStatus::Running | BulkStatus::Completed),
+        "{:?}",
+        ops[1].status
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_finish_signal_wakes_a_long_poll() {
     let sim = Simulator::start(sim_config(100, 5_000.0)).await.unwrap();
     let c = client(&sim);

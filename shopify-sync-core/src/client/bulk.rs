@@ -418,6 +418,7 @@ pub struct BulkOptions {
     poll_max: Duration,
     timeout: Option<Duration>,
     cancel_on_timeout: bool,
+    cancel_on_drop: bool,
     slot_timeout: Duration,
     group_objects: bool,
     resumes: u32,
@@ -432,6 +433,7 @@ impl fmt::Debug for BulkOptions {
             .field("poll_max", &self.poll_max)
             .field("timeout", &self.timeout)
             .field("cancel_on_timeout", &self.cancel_on_timeout)
+            .field("cancel_on_drop", &self.cancel_on_drop)
             .field("slot_timeout", &self.slot_timeout)
             .field("group_objects", &self.group_objects)
             .field("resumes", &self.resumes)
@@ -448,6 +450,7 @@ impl Default for BulkOptions {
             poll_max: Duration::from_secs(5),
             timeout: None,
             cancel_on_timeout: true,
+            cancel_on_drop: true,
             slot_timeout: Duration::from_secs(30 * 60),
             group_objects: false,
             resumes: 5,
@@ -479,6 +482,15 @@ impl BulkOptions {
     /// Whether a wait that times out cancels the operation (default `true`).
     pub fn cancel_on_timeout(mut self, cancel: bool) -> Self {
         self.cancel_on_timeout = cancel;
+        self
+    }
+
+    /// Whether a wait that is dropped before the operation ends (a cancelled task, an
+    /// aborted call in a binding) cancels the operation at Shopify, in the background
+    /// (default `true`): an abandoned bulk query would otherwise hold one of the shop's
+    /// bulk slots until it finishes, and an abandoned mutation run on unseen.
+    pub fn cancel_on_drop(mut self, cancel: bool) -> Self {
+        self.cancel_on_drop = cancel;
         self
     }
 
@@ -1055,6 +1067,32 @@ pub(crate) fn user_errors_error(field: &str, errors: Vec<UserError>) -> Error {
     .with_user_errors(errors)
 }
 
+/// Cancels a bulk operation whose wait was dropped midway (see
+/// [`BulkOptions::cancel_on_drop`]): armed while `client` is set.
+struct CancelOnDrop {
+    client: Option<ShopifyClient>,
+    id: BulkOperationId,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(operation = %self.id, "a bulk wait was dropped outside a runtime: the operation is not canceled");
+            return;
+        };
+        let id = self.id.clone();
+        runtime.spawn(async move {
+            match client.bulk_cancel(&id).await {
+                Ok(_) => tracing::info!(operation = %id, "canceled the bulk operation whose wait was dropped"),
+                Err(e) => tracing::debug!(operation = %id, error = %e, "could not cancel the abandoned bulk operation (it may have finished)"),
+            }
+        });
+    }
+}
+
 impl ShopifyClient {
     /// Sleep `d`, or less if the finish signal fires.
     async fn bulk_pause(d: Duration, rx: &mut Option<tokio::sync::watch::Receiver<u64>>) {
@@ -1209,6 +1247,26 @@ impl ShopifyClient {
         let started = Instant::now();
         let mut interval = options.poll_first;
         let mut rx = options.finished.as_ref().map(BulkFinishSignal::subscribe);
+        // Disarmed on every return: only a wait dropped midway cancels.
+        let mut abandoned = CancelOnDrop {
+            client: options.cancel_on_drop.then(|| self.clone()),
+            id: id.clone(),
+        };
+        let out = self
+            .bulk_wait_inner(id, options, started, &mut interval, &mut rx)
+            .await;
+        abandoned.client = None;
+        out
+    }
+
+    async fn bulk_wait_inner(
+        &self,
+        id: &BulkOperationId,
+        options: &BulkOptions,
+        started: Instant,
+        interval: &mut Duration,
+        rx: &mut Option<tokio::sync::watch::Receiver<u64>>,
+    ) -> Result<BulkOperation> {
         loop {
             let op = self.bulk_operation(id).await?.ok_or_else(|| {
                 Error::new(
@@ -1228,7 +1286,7 @@ impl ShopifyClient {
             if op.status.is_terminal() {
                 return Ok(op);
             }
-            let mut pause = interval;
+            let mut pause = *interval;
             if let Some(limit) = options.timeout {
                 let spent = started.elapsed();
                 if spent >= limit {
@@ -1248,8 +1306,8 @@ impl ShopifyClient {
                 }
                 pause = pause.min(limit - spent);
             }
-            Self::bulk_pause(pause, &mut rx).await;
-            interval = options.next_interval(interval);
+            Self::bulk_pause(pause, rx).await;
+            *interval = options.next_interval(*interval);
         }
     }
 
