@@ -397,8 +397,8 @@ export declare class ShopifyClient {
    * lists the inputs without a result (a `partial` operation stopped before them:
    * read Shopify before running them again). A mutation that does not validate, or
    * variables that are not objects, reject with `SHOPIFY_INVALID_INPUT` before
-   * anything is sent. An abort (`signal`) stops the wait, not the operation, which
-   * may have started on Shopify.
+   * anything is sent. An abort (`signal`) stops the wait and cancels the operation
+   * on Shopify (lines it ran before stopping stay done: read Shopify for them).
    */
   bulkMutation(mutation: string, variables: Array<Record<string, unknown>>, options?: BulkMutationOptions | null): Promise<BulkMutationResult>
   /**

@@ -515,15 +515,11 @@ impl ShopifyClient {
                 let op = abort
                     .run(async { Ok(client.bulk_query_start(&query, &bulk).await?) })
                     .await?;
+                // An abort drops the wait, which cancels the operation on Shopify.
                 let waited = abort
                     .run(async { Ok(client.bulk_wait(&op.id, &bulk).await?) })
-                    .await;
-                if waited.is_err() && abort.fired() {
-                    // Free the shop's bulk query slot.
-                    let (client, id) = (client.clone(), op.id.clone());
-                    tokio::spawn(async move { client.bulk_cancel(&id).await });
-                }
-                let result = BulkQueryResult::from_operation(waited?)?;
+                    .await?;
+                let result = BulkQueryResult::from_operation(waited)?;
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result.operation().clone());
                 Ok::<_, crate::errors::Failure>(client.bulk_download(&result)?)
             };
@@ -556,8 +552,8 @@ impl ShopifyClient {
     /// lists the inputs without a result (a `partial` operation stopped before them:
     /// read Shopify before running them again). A mutation that does not validate, or
     /// variables that are not objects, reject with `SHOPIFY_INVALID_INPUT` before
-    /// anything is sent. An abort (`signal`) stops the wait, not the operation, which
-    /// may have started on Shopify.
+    /// anything is sent. An abort (`signal`) stops the wait and cancels the operation
+    /// on Shopify (lines it ran before stopping stay done: read Shopify for them).
     #[napi(
         ts_args_type = "mutation: string, variables: Array<Record<string, unknown>>, options?: BulkMutationOptions | null",
         ts_return_type = "Promise<BulkMutationResult>"

@@ -317,3 +317,42 @@ test('bulkMutation: one line per variables object, matched by index; a refused l
   await assertCode(() => client.bulkMutation(TAGS, variables, { pollIntervalMs: 0 }), 'SHOPIFY_INVALID_INPUT', /pollIntervalMs/)
   await assertCode(() => client.bulkMutation(TAGS, variables, { signal: AbortSignal.abort() }), 'SHOPIFY_CANCELLED')
 })
+
+test('an aborted bulk query or bulk mutation is canceled on Shopify, not left running', async () => {
+  // A slow export (20 rows a second), so that the abort lands while it runs.
+  const slow = await Simulator.start({ products: 200, bulkRowsPerSecond: 20 })
+  try {
+    const c = new ShopifyClient({ endpoint: slow.endpoint, accessToken: slow.accessToken })
+    const current = async (type) =>
+      (await c.graphql(`{ currentBulkOperation(type: ${type}) { id status } }`)).data.currentBulkOperation
+    const waitFor = async (type, statuses) => {
+      for (let i = 0; i < 200; i++) {
+        const op = await current(type)
+        if (op && statuses.includes(op.status)) return op
+        await new Promise((r) => setTimeout(r, 25))
+      }
+      throw new Error(`no ${type} operation reached ${statuses}: ${JSON.stringify(await current(type))}`)
+    }
+    const query = '{ products { edges { node { id title } } } }'
+    const controller = new AbortController()
+    const reading = (async () => {
+      for await (const _ of c.bulkQuery(query, { signal: controller.signal, pollIntervalMs: 20 }));
+    })()
+    await waitFor('QUERY', ['RUNNING'])
+    controller.abort()
+    await assertCode(() => reading, 'SHOPIFY_CANCELLED')
+    await waitFor('QUERY', ['CANCELING', 'CANCELED'])
+
+    const ids = []
+    for await (const p of c.products()) ids.push(p.id)
+    const TAGS = 'mutation T($id: ID!, $tags: [String!]!) { tagsAdd(id: $id, tags: $tags) { userErrors { message } } }'
+    const mutating = new AbortController()
+    const writing = c.bulkMutation(TAGS, ids.map((id) => ({ id, tags: ['slow'] })), { signal: mutating.signal, pollIntervalMs: 20 })
+    await waitFor('MUTATION', ['RUNNING'])
+    mutating.abort()
+    await assertCode(() => writing, 'SHOPIFY_CANCELLED')
+    await waitFor('MUTATION', ['CANCELING', 'CANCELED'])
+  } finally {
+    await slow.stop()
+  }
+})
