@@ -72,3 +72,47 @@ def test_bulk_mutation_lines(shopify_sim):
         client.bulk_mutation("mutation { nope }", [{}])
     with pytest.raises(shopify_sync.InvalidInputError):
         client.bulk_mutation(CREATE, [[1]])
+
+
+def test_a_cancelled_bulk_call_cancels_its_operation_on_shopify():
+    # A slow export (20 rows a second), so that the cancellation lands while it runs.
+    sim = shopify_sync.Simulator.start(products=200, bulk_rows_per_second=20)
+    try:
+        client = client_for(sim)
+
+        def current(kind):
+            doc = "{ currentBulkOperation(type: %s) { id status } }" % kind
+            return client.graphql(doc)["data"]["currentBulkOperation"]
+
+        async def wait_for(kind, statuses):
+            for _ in range(400):
+                op = current(kind)
+                if op and op["status"] in statuses:
+                    return op
+                await asyncio.sleep(0.025)
+            raise AssertionError(f"no {kind} operation reached {statuses}: {current(kind)}")
+
+        async def main():
+            task = asyncio.ensure_future(
+                client.bulk_query_async("{ products { edges { node { id title } } } }", poll_interval=0.02)
+            )
+            await wait_for("QUERY", ["RUNNING"])
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await wait_for("QUERY", ["CANCELING", "CANCELED"])
+
+            ids = [p.id for p in client.products()]
+            tags = "mutation T($id: ID!, $tags: [String!]!) { tagsAdd(id: $id, tags: $tags) { userErrors { message } } }"
+            task = asyncio.ensure_future(
+                client.bulk_mutation_async(tags, [{"id": i, "tags": ["slow"]} for i in ids], poll_interval=0.02)
+            )
+            await wait_for("MUTATION", ["RUNNING"])
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await wait_for("MUTATION", ["CANCELING", "CANCELED"])
+
+        asyncio.run(main())
+    finally:
+        sim.stop()
