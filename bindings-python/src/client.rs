@@ -321,6 +321,40 @@ impl PyShopifyClient {
         })
     }
 
+    /// `productSet`: create or replace a product from a `ProductSetInput` dict
+    /// (Shopify's camelCase JSON; prices as strings or `Decimal`). With an `identifier`
+    /// (`{"id": ...}`, `{"handle": ...}` or `{"customId": ...}`) it upserts and is
+    /// idempotent, so an unknown outcome is retried safely. Every list given replaces
+    /// the product's (omitted variants are deleted). Returns the `Product`; refused
+    /// input raises `UserErrorsError` with the `user_errors`.
+    #[pyo3(signature = (input, identifier=None))]
+    fn product_set(
+        &self,
+        py: Python<'_>,
+        input: &Bound<'_, PyAny>,
+        identifier: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let input = from_py("input", input)?;
+            let identifier = self::variables(identifier)?;
+            let identifier = (!identifier.is_null()).then_some(identifier);
+            let client = self.core().map_err(raise)?;
+            let p = run(py, async {
+                json(&client.product_set(input, identifier).await?)
+            })?;
+            item(py, Some("Product"), &p)
+        })
+    }
+
+    /// `productDelete` by gid or numeric id; returns the deleted product's gid.
+    fn product_delete(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<String> {
+        guard(|| {
+            let id = parse_gid::<Product>("id", id)?;
+            let client = self.core().map_err(raise)?;
+            Ok(run(py, client.product_delete(id))?.to_string())
+        })
+    }
+
     /// One product by handle, or `None`.
     fn product_by_handle(&self, py: Python<'_>, handle: String) -> PyResult<Py<PyAny>> {
         guard(|| {

@@ -88,3 +88,31 @@ def test_an_error_raises_from_the_iteration(shopify_sim):
     next(it)
     it.close()
     del it
+
+
+def test_product_set_and_delete(shopify_sim):
+    client = client_for(shopify_sim)
+    created = client.product_set(
+        {
+            "title": "Set from Python",
+            "handle": "set-from-python",
+            "productOptions": [{"name": "Size", "values": [{"name": "S"}, {"name": "M"}]}],
+            "variants": [
+                {"optionValues": [{"optionName": "Size", "name": "S"}], "price": decimal.Decimal("10.50")},
+                {"optionValues": [{"optionName": "Size", "name": "M"}], "price": "11"},
+            ],
+        },
+        {"handle": "set-from-python"},
+    )
+    assert isinstance(created, shopify_sync.Product)
+    assert created.title == "Set from Python"
+    assert sorted(v.price for v in created.variants) == [decimal.Decimal("10.50"), decimal.Decimal("11")]
+    # The same identifier again updates in place (idempotent upsert).
+    again = client.product_set({"title": "Set twice"}, {"id": created.id})
+    assert again.id == created.id and again.title == "Set twice"
+    assert client.product(created.id).title == "Set twice"
+    with pytest.raises(shopify_sync.UserErrorsError) as refused:
+        client.product_set({"title": "x"}, {"id": "gid://shopify/Product/999999999"})
+    assert refused.value.user_errors
+    assert client.product_delete(created.id) == created.id
+    assert client.product(created.id) is None

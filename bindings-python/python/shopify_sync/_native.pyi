@@ -237,6 +237,18 @@ class ShopifyClient:
     def product_async(self, id: _Id) -> Awaitable[Optional[Product]]:
         """:meth:`product` as an awaitable."""
 
+    def product_set(
+        self, input: Mapping[str, Any], identifier: Optional[Mapping[str, Any]] = None
+    ) -> Product:
+        """``productSet``: create or replace a product from a ``ProductSetInput`` dict
+        (Shopify's camelCase JSON). With an ``identifier`` (``{"id": ...}``,
+        ``{"handle": ...}`` or ``{"customId": ...}``) it upserts and is idempotent. Every
+        list given replaces the product's (omitted variants are deleted). Refused input
+        raises ``UserErrorsError``."""
+
+    def product_delete(self, id: _Id) -> str:
+        """``productDelete`` by gid or numeric id; returns the deleted product's gid."""
+
     def product_by_handle(self, handle: str) -> Optional[Product]:
         """One product by handle, or ``None``."""
 
