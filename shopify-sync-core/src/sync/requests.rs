@@ -2,9 +2,9 @@
 //! shared cost budget, retries, cancellation and events as the engine's writes, for the
 //! requests the engine does not make (metafields, inventory, anything the Admin API has).
 //!
-//! A [`GraphqlJob`] ([`graphql_job`]) is validated and costed when it is built, so a bad document fails
-//! before it is queued. It succeeds with the response stored in its [`GraphqlResults`]
-//! under its job id; a payload with `userErrors` fails the job (kind `user_errors`, not
+//! A [`GraphqlJob`] ([`graphql_job`]) is validated and costed when it is built, so a
+//! bad document fails before it is queued. It succeeds with the response stored in its
+//! [`GraphqlResults`] under its job id; a payload with `userErrors` fails the job (kind `user_errors`, not
 //! retried: Shopify refused it). Mutations keep the client's rule: one whose outcome is
 //! unknown is retried only when it is idempotent, otherwise the job fails with effect
 //! `unknown` (read the remote state before running it again).
@@ -27,7 +27,13 @@
 //!     ids.push(executor.submit(job).await?.id());
 //! }
 //! let report = executor.finish().await?;
-//! println!("{} tagged, {} failed", results.len(), report.failed().len());
+//! for id in ids {
+//!     match results.take(id) {
+//!         Some(response) => println!("job {}: {}", id.get(), response.data),
+//!         None => println!("job {} did not succeed", id.get()),
+//!     }
+//! }
+//! println!("{} failed", report.failed().len());
 //! # Ok(()) }
 //! ```
 
