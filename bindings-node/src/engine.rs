@@ -13,7 +13,7 @@ use crate::webhook::WebhookQueue;
 use napi::bindgen_prelude::{JsObjectValue, Object, PromiseRaw, Unknown};
 use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shopify_sync::error::{Error as CoreError, ErrorKind};
 use shopify_sync::executor::Event;
 use shopify_sync::model::{Collection, Gid, GidKind, Product};
@@ -175,68 +175,6 @@ impl EngineOptions {
     }
 }
 
-/// What a pull did (snake_case data).
-#[derive(Serialize)]
-pub struct PullOut {
-    mode: &'static str,
-    incremental: bool,
-    products: u64,
-    collections: u64,
-    deleted: u64,
-    memberships: u64,
-    membership_changes: u64,
-    cursor: Option<String>,
-    elapsed_ms: u64,
-}
-
-impl From<PullReport> for PullOut {
-    fn from(r: PullReport) -> PullOut {
-        PullOut {
-            mode: match r.mode {
-                PullMode::Bulk => "bulk",
-                PullMode::Paginated => "paginated",
-                PullMode::Auto => "auto",
-            },
-            incremental: r.incremental,
-            products: r.products,
-            collections: r.collections,
-            deleted: r.deleted,
-            memberships: r.memberships,
-            membership_changes: r.membership_changes,
-            cursor: r
-                .cursor
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-            elapsed_ms: r.elapsed.as_millis() as u64,
-        }
-    }
-}
-
-/// What an apply did (snake_case data).
-#[derive(Serialize)]
-pub struct ApplyOut {
-    operation_id: String,
-    applied: u64,
-    stale: u64,
-    failed: u64,
-    reconciled: u64,
-    created: Vec<shopify_sync::staging::IdMapping>,
-    elapsed_ms: u64,
-}
-
-impl From<ApplyReport> for ApplyOut {
-    fn from(r: ApplyReport) -> ApplyOut {
-        ApplyOut {
-            operation_id: r.operation_id,
-            applied: r.applied,
-            stale: r.stale,
-            failed: r.failed,
-            reconciled: r.reconciled,
-            created: r.created,
-            elapsed_ms: r.elapsed.as_millis() as u64,
-        }
-    }
-}
-
 /// The sync engine for one shop and one change store: pull, plan, apply, statuses.
 #[napi]
 pub struct SyncEngine {
@@ -292,7 +230,7 @@ impl SyncEngine {
         &self,
         env: &'e Env,
         options: Option<Object<'_>>,
-    ) -> napi::Result<PromiseRaw<'e, Settled<Json<PullOut>>>> {
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<PullReport>>>> {
         let abort = Abort::from_options(env, options.as_ref())?;
         let (mode, incremental) = match &options {
             Some(o) => (
@@ -322,7 +260,7 @@ impl SyncEngine {
             if let Some(d) = delivery {
                 d.settled().await;
             }
-            Ok(Json(report?.into()))
+            Ok(Json(report?))
         })
     }
 
@@ -388,7 +326,7 @@ impl SyncEngine {
         env: &'e Env,
         filter: Option<Input<ChangeFilter>>,
         options: Option<Object<'_>>,
-    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ApplyOut>>>> {
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ApplyReport>>>> {
         let abort = Abort::from_options(env, options.as_ref())?;
         let callback = on_event_option(env, options.as_ref())?;
         let id: Option<String> = match &options {
@@ -415,7 +353,7 @@ impl SyncEngine {
             if let Some(d) = delivery {
                 d.settled().await;
             }
-            Ok(Json(out?.into()))
+            Ok(Json(out?))
         })
     }
 
@@ -440,7 +378,7 @@ impl SyncEngine {
         };
         let filter = settle(&env, guard(|| crate::store::filter(filter)))?;
         let engine = self.engine.clone();
-        let report: Arc<Mutex<Option<tokio::sync::oneshot::Receiver<Outcome<ApplyOut>>>>> =
+        let report: Arc<Mutex<Option<tokio::sync::oneshot::Receiver<Outcome<ApplyReport>>>>> =
             Arc::new(Mutex::new(None));
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         *report.lock().unwrap_or_else(|e| e.into_inner()) = Some(done_rx);
@@ -451,9 +389,7 @@ impl SyncEngine {
             if let Some(id) = id {
                 opts = opts.operation_id(id);
             }
-            let out = apply_cancellable(&engine, &filter, opts, run_abort)
-                .await
-                .map(ApplyOut::from);
+            let out = apply_cancellable(&engine, &filter, opts, run_abort).await;
             let _ = done_tx.send(out);
             drop(tx);
         });
@@ -476,12 +412,12 @@ impl SyncEngine {
         env: &'e Env,
         queue: &WebhookQueue,
         options: Option<Object<'_>>,
-    ) -> napi::Result<PromiseRaw<'e, Settled<Json<RefreshOut>>>> {
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<RefreshReport>>>> {
         let abort = Abort::from_options(env, options.as_ref())?;
         let queue = queue.core().clone();
         let engine = self.engine.clone();
         spawn(env, abort, async move {
-            Ok(Json(engine.refresh(&queue).await?.into()))
+            Ok(Json(engine.refresh(&queue).await?))
         })
     }
 
@@ -491,10 +427,10 @@ impl SyncEngine {
     pub fn reconcile<'e>(
         &self,
         env: &'e Env,
-    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ApplyOut>>>> {
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ApplyReport>>>> {
         let engine = self.engine.clone();
         spawn(env, Abort::none(), async move {
-            Ok(Json(engine.reconcile().await?.into()))
+            Ok(Json(engine.reconcile().await?))
         })
     }
 
@@ -519,32 +455,6 @@ impl SyncEngine {
         spawn(env, Abort::none(), async move {
             Ok(Json(engine.statuses(&products?, mask?).await?))
         })
-    }
-}
-
-/// What `refresh()` did (snake_case data).
-#[derive(Serialize)]
-pub struct RefreshOut {
-    products: u64,
-    collections: u64,
-    deleted: u64,
-    memberships: u64,
-    duplicates: u64,
-    stale: u64,
-    ignored: u64,
-}
-
-impl From<RefreshReport> for RefreshOut {
-    fn from(r: RefreshReport) -> RefreshOut {
-        RefreshOut {
-            products: r.products,
-            collections: r.collections,
-            deleted: r.deleted,
-            memberships: r.memberships,
-            duplicates: r.duplicates,
-            stale: r.stale,
-            ignored: r.ignored,
-        }
     }
 }
 
@@ -614,7 +524,7 @@ fn read_mask(env: &Env, options: Option<&Object<'_>>) -> napi::Result<Outcome<Fi
 #[napi]
 pub struct ApplyRun {
     feed: Feed<Event>,
-    report: Arc<Mutex<Option<tokio::sync::oneshot::Receiver<Outcome<ApplyOut>>>>>,
+    report: Arc<Mutex<Option<tokio::sync::oneshot::Receiver<Outcome<ApplyReport>>>>>,
 }
 
 #[napi]
@@ -637,7 +547,7 @@ impl ApplyRun {
     pub fn report<'e>(
         &self,
         env: &'e Env,
-    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ApplyOut>>>> {
+    ) -> napi::Result<PromiseRaw<'e, Settled<Json<ApplyReport>>>> {
         let rx = self.report.lock().unwrap_or_else(|e| e.into_inner()).take();
         spawn(env, Abort::none(), async move {
             match rx {

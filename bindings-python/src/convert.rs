@@ -214,17 +214,6 @@ pub fn typed_option<T: Serialize>(
     }
 }
 
-/// A `datetime.timedelta` of `d`.
-pub fn timedelta(py: Python<'_>, d: std::time::Duration) -> PyResult<Py<PyAny>> {
-    let kwargs = PyDict::new(py);
-    kwargs.set_item("microseconds", d.as_micros() as u64)?;
-    Ok(py
-        .import("datetime")?
-        .getattr("timedelta")?
-        .call((), Some(&kwargs))?
-        .unbind())
-}
-
 // ----- serde straight from Python objects --------------------------------------------
 
 /// The Rust text of dict keys met so far, by the identity of the key object: the keys

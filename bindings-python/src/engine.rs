@@ -8,7 +8,7 @@
 //! in any thread or green thread (`start_apply()`), or on the event loop
 //! (`apply_async(on_event=...)`, `async for`). A callback never runs on a Rust thread.
 use crate::client::{block_on, run, settle, PyShopifyClient};
-use crate::convert::{datetime, from_json, json_from_py, timedelta, to_py, typed};
+use crate::convert::{from_json, json_from_py, to_py, typed};
 use crate::errors::{guard, invalid, raise, Failure};
 use crate::events::{self, event_dict, EventQueue, OnDrop};
 use crate::plan::{mask, PyPlan};
@@ -53,14 +53,6 @@ fn pull_mode(name: Option<&str>) -> PyResult<Option<PullMode>> {
     })
 }
 
-fn pull_mode_name(mode: PullMode) -> &'static str {
-    match mode {
-        PullMode::Auto => "auto",
-        PullMode::Paginated => "paginated",
-        PullMode::Bulk => "bulk",
-    }
-}
-
 fn write_mode(name: &str) -> PyResult<WriteMode> {
     match name {
         "auto" => Ok(WriteMode::Auto),
@@ -74,20 +66,7 @@ fn write_mode(name: &str) -> PyResult<WriteMode> {
 }
 
 fn pull_report(py: Python<'_>, r: &PullReport) -> PyResult<Py<PyAny>> {
-    let d = PyDict::new(py);
-    d.set_item("mode", pull_mode_name(r.mode))?;
-    d.set_item("incremental", r.incremental)?;
-    d.set_item("products", r.products)?;
-    d.set_item("collections", r.collections)?;
-    d.set_item("deleted", r.deleted)?;
-    d.set_item("memberships", r.memberships)?;
-    d.set_item("membership_changes", r.membership_changes)?;
-    match &r.cursor {
-        Some(t) => d.set_item("cursor", datetime(py, t)?)?,
-        None => d.set_item("cursor", py.None())?,
-    }
-    d.set_item("elapsed", timedelta(py, r.elapsed)?)?;
-    typed(py, "PullReport", d.into_any())
+    typed(py, "PullReport", to_py(py, r)?.into_bound(py))
 }
 
 /// A pull in the calling thread, its progress handed to `on_progress` there.
@@ -140,27 +119,11 @@ where
 }
 
 fn apply_report(py: Python<'_>, r: &ApplyReport) -> PyResult<Py<PyAny>> {
-    let d = PyDict::new(py);
-    d.set_item("operation_id", &r.operation_id)?;
-    d.set_item("applied", r.applied)?;
-    d.set_item("stale", r.stale)?;
-    d.set_item("failed", r.failed)?;
-    d.set_item("reconciled", r.reconciled)?;
-    d.set_item("created", to_py(py, &r.created)?)?;
-    d.set_item("elapsed", timedelta(py, r.elapsed)?)?;
-    typed(py, "ApplyReport", d.into_any())
+    typed(py, "ApplyReport", to_py(py, r)?.into_bound(py))
 }
 
 fn refresh_report(py: Python<'_>, r: &RefreshReport) -> PyResult<Py<PyAny>> {
-    let d = PyDict::new(py);
-    d.set_item("products", r.products)?;
-    d.set_item("collections", r.collections)?;
-    d.set_item("deleted", r.deleted)?;
-    d.set_item("memberships", r.memberships)?;
-    d.set_item("duplicates", r.duplicates)?;
-    d.set_item("stale", r.stale)?;
-    d.set_item("ignored", r.ignored)?;
-    typed(py, "RefreshReport", d.into_any())
+    typed(py, "RefreshReport", to_py(py, r)?.into_bound(py))
 }
 
 /// A gid of kind `K` from a gid string, a numeric id (str or int), or `None`/`""`.

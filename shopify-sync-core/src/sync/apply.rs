@@ -150,8 +150,9 @@ impl ApplyOptions {
     }
 }
 
-/// What an apply did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What an apply did. Serializes to snake_case JSON with the wall time as
+/// `elapsed_ms` (the shape the bindings hand over).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct ApplyReport {
     /// The executor's operation id (events carry it).
@@ -167,6 +168,7 @@ pub struct ApplyReport {
     /// The `local_id` -> gid mapping of every created entity.
     pub created: Vec<IdMapping>,
     /// Wall time.
+    #[serde(rename = "elapsed_ms", serialize_with = "super::report_json::ms")]
     pub elapsed: Duration,
 }
 

@@ -3,8 +3,9 @@
 use crate::executor::ExecutorConfig;
 use std::time::Duration;
 
-/// How a full pull reads the catalog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How a full pull reads the catalog. JSON: `"auto"`, `"paginated"`, `"bulk"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PullMode {
     /// Paginated below [`SyncConfig::bulk_pull_threshold`] products, a bulk query
     /// from there up (the count comes from `productsCount`).

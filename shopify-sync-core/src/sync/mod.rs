@@ -80,6 +80,25 @@ pub fn documents() -> Vec<(&'static str, String)> {
     docs
 }
 
+/// How the reports serialize their times: durations as whole milliseconds (the field
+/// gets a `_ms` suffix), instants as RFC 3339 with milliseconds.
+pub(crate) mod report_json {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 /// Checkpoint names the engine keeps in the store.
 pub mod checkpoints {
     /// The `updatedAt` cursor of incremental pulls (RFC 3339).

@@ -119,8 +119,9 @@ pub(crate) fn documents() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// What a pull did.
-#[derive(Debug, Clone, PartialEq)]
+/// What a pull did. Serializes to snake_case JSON with `cursor` in RFC 3339 and the
+/// wall time as `elapsed_ms` (the shape the bindings hand over).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PullReport {
     /// How the products were read: [`PullMode::Paginated`] or [`PullMode::Bulk`]
@@ -141,8 +142,10 @@ pub struct PullReport {
     /// (incremental pulls; a full pull rewrites every product anyway).
     pub membership_changes: u64,
     /// The incremental cursor after the pull.
+    #[serde(serialize_with = "super::report_json::time")]
     pub cursor: Option<DateTime<Utc>>,
     /// Wall time.
+    #[serde(rename = "elapsed_ms", serialize_with = "super::report_json::ms")]
     pub elapsed: Duration,
 }
 
@@ -816,6 +819,28 @@ mod tests {
     use super::*;
     use crate::schema::{admin_schema, SchemaVersion};
     use apollo_compiler::ExecutableDocument;
+
+    #[test]
+    fn the_report_serializes_to_the_bindings_json() {
+        let mut r = PullReport::new(PullMode::Bulk, true);
+        r.products = 3;
+        r.cursor = Some("2026-03-01T12:00:00.123456Z".parse().unwrap());
+        r.elapsed = Duration::from_micros(1_500_900);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "mode": "bulk", "incremental": true, "products": 3, "collections": 0,
+                "deleted": 0, "memberships": 0, "membership_changes": 0,
+                "cursor": "2026-03-01T12:00:00.123Z", "elapsed_ms": 1500
+            })
+        );
+        r.cursor = None;
+        assert_eq!(
+            serde_json::to_value(&r).unwrap()["cursor"],
+            serde_json::Value::Null
+        );
+    }
 
     #[test]
     fn documents_validate_against_every_supported_schema() {

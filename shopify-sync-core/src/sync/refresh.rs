@@ -513,8 +513,8 @@ fn entity_of(payload: Option<&WebhookPayload>) -> Option<(Entity, bool)> {
 
 // ----- refreshing ----------------------------------------------------------------------
 
-/// What a refresh did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a refresh did. Serializes to snake_case JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct RefreshReport {
     /// Product snapshots re-read and written (products that exist).
