@@ -15,8 +15,8 @@ use shopify_sync::staging::store::{
     ChangeStore as CoreStore, MemoryStore, SavedPlan, SnapshotSide, SqliteStore, StoredSnapshot,
 };
 use shopify_sync::staging::{
-    AuditEntry, AuditQuery, Change, ChangeFilter, ChangeId, Plan, PlanId, Review, ReviewReport,
-    Take,
+    AuditEntry, AuditQuery, Change, ChangeFilter, ChangeId, Plan, PlanId, Review, ReviewAction,
+    ReviewReport, Take,
 };
 use std::sync::Arc;
 
@@ -206,7 +206,7 @@ impl ChangeStore {
         filter: Option<Input<ChangeFilter>>,
         review: Input<ReviewInput>,
     ) -> napi::Result<PromiseRaw<'e, Settled<Json<ReviewReport>>>> {
-        self.review(env, filter, review, true)
+        self.review(env, filter, review, ReviewAction::Approve)
     }
 
     /// Reject the selected `staged` changes (remembered: not proposed again).
@@ -220,7 +220,7 @@ impl ChangeStore {
         filter: Option<Input<ChangeFilter>>,
         review: Input<ReviewInput>,
     ) -> napi::Result<PromiseRaw<'e, Settled<Json<ReviewReport>>>> {
-        self.review(env, filter, review, false)
+        self.review(env, filter, review, ReviewAction::Reject)
     }
 
     /// Resolve the conflicts of one `staged` change (audited as `resolved`): `take` is
@@ -369,24 +369,20 @@ impl ChangeStore {
 }
 
 impl ChangeStore {
-    /// `approve` (`approve: true`) or `reject` the changes a filter selects.
+    /// `approve` or `reject` the changes a filter selects.
     fn review<'e>(
         &self,
         env: &'e Env,
         filter: Option<Input<ChangeFilter>>,
         review: Input<ReviewInput>,
-        approve: bool,
+        action: ReviewAction,
     ) -> napi::Result<PromiseRaw<'e, Settled<Json<ReviewReport>>>> {
         let store = self.store.clone();
         let filter = self::filter(filter);
         let review = review.get("review");
         spawn(env, Abort::none(), async move {
             let (filter, review) = (filter?, review?.review());
-            Ok(Json(if approve {
-                store.approve(&filter, &review).await?
-            } else {
-                store.reject(&filter, &review).await?
-            }))
+            Ok(Json(store.review(action, &filter, &review).await?))
         })
     }
 }

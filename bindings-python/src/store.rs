@@ -14,7 +14,9 @@ use shopify_sync::error::Result as CoreResult;
 use shopify_sync::staging::store::{
     ChangeStore, MemoryStore, SnapshotSide, SqliteOptions, SqliteStore, Synchronous,
 };
-use shopify_sync::staging::{AuditQuery, ChangeFilter, ChangeId, PlanId, Review, Take};
+use shopify_sync::staging::{
+    AuditQuery, ChangeFilter, ChangeId, PlanId, Review, ReviewAction, Take,
+};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,13 +86,7 @@ impl PyChangeStore {
         actor: &str,
         comment: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let f = self::filter(filter)?;
-            let by = review(actor, comment);
-            let store = self.store.clone();
-            let r = run(py, async move { store.approve(&f, &by).await })?;
-            typed(py, "ReviewReport", to_py(py, &r)?.into_bound(py))
-        })
+        self.review(py, ReviewAction::Approve, filter, actor, comment)
     }
 
     /// Reject the selected `staged` changes; the rejections are remembered (the same
@@ -103,13 +99,7 @@ impl PyChangeStore {
         actor: &str,
         comment: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let f = self::filter(filter)?;
-            let by = review(actor, comment);
-            let store = self.store.clone();
-            let r = run(py, async move { store.reject(&f, &by).await })?;
-            typed(py, "ReviewReport", to_py(py, &r)?.into_bound(py))
-        })
+        self.review(py, ReviewAction::Reject, filter, actor, comment)
     }
 
     /// Resolve the conflicts of one staged change: `take` is `"local"`, `"remote"` or
@@ -372,4 +362,24 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyChangeStore>()?;
     m.add_class::<PySqliteStore>()?;
     m.add_class::<PyMemoryStore>()
+}
+
+impl PyChangeStore {
+    /// `approve` or `reject` the changes a filter selects.
+    fn review(
+        &self,
+        py: Python<'_>,
+        action: ReviewAction,
+        filter: Option<&Bound<'_, PyAny>>,
+        actor: &str,
+        comment: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let f = self::filter(filter)?;
+            let by = review(actor, comment);
+            let store = self.store.clone();
+            let r = run(py, async move { store.review(action, &f, &by).await })?;
+            typed(py, "ReviewReport", to_py(py, &r)?.into_bound(py))
+        })
+    }
 }
