@@ -23,6 +23,7 @@ use shopify_sync::client::config::ClientConfig;
 use shopify_sync::client::jsonl::JsonlReader;
 use shopify_sync::client::ShopifyClient;
 use shopify_sync::model::{Product, ProductVariant};
+use shopify_sync_benches::{reset_peak, status_kib};
 use shopify_sync_sim::catalog::CatalogSpec;
 use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
 use std::io::Write;
@@ -39,24 +40,6 @@ fn client(sim: &Simulator) -> ShopifyClient {
     let config = ClientConfig::with_endpoint(&sim.endpoint(), Some(sim.shop()), sim.access_token())
         .expect("config");
     ShopifyClient::new(config).expect("client")
-}
-
-/// A field of `/proc/self/status` in KiB (Linux), or 0 elsewhere.
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Reset the peak RSS to the current RSS (Linux 4.0+: `echo 5 > /proc/self/clear_refs`).
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 const EXPORT: &str = "{ products { edges { node {

@@ -30,6 +30,7 @@ use shopify_sync::model::{Gid, Product};
 use shopify_sync::staging::store::{ChangeStore, SnapshotSide, SqliteStore};
 use shopify_sync::staging::{FieldMask, Record, Snapshot};
 use shopify_sync::sync::{LocalCatalog, PullMode, PullReport, SyncConfig, SyncEngine};
+use shopify_sync_benches::{mib, reset_peak, status_kib};
 use shopify_sync_sim::catalog::CatalogSpec;
 use shopify_sync_sim::{CatalogSource, SimConfig, Simulator};
 use std::path::{Path, PathBuf};
@@ -50,23 +51,6 @@ fn client(endpoint: &str, shop: &str, token: &str) -> ShopifyClient {
 
 fn sim_client(sim: &Simulator) -> ShopifyClient {
     client(&sim.endpoint(), sim.shop(), sim.access_token())
-}
-
-/// A field of `/proc/self/status` in KiB (Linux), or 0 elsewhere.
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
 }
 
 /// A fresh directory for one store.
@@ -219,7 +203,7 @@ fn statuses_child() {
             );
         };
         let reset = || {
-            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            reset_peak();
             status_kib("VmRSS:")
         };
         let before = reset();
