@@ -217,12 +217,7 @@ async fn bulk_mode_writes_updates_through_one_bulk_mutation() {
         ..SyncConfig::default()
     };
     let engine = SyncEngine::new(c.clone(), store.clone()).with_config(config);
-    engine.pull(PullMode::Paginated).await.unwrap();
-    let mut local = local_from_remote(store.as_ref()).await;
-    engine
-        .baseline(&catalog(&local), FieldMask::ALL)
-        .await
-        .unwrap();
+    let mut local = adopt(&engine, store.as_ref()).await;
     let keys: Vec<String> = local.keys().cloned().collect();
     for k in &keys[..30] {
         let r = local.get_mut(k).unwrap();
@@ -575,14 +570,17 @@ async fn a_product_created_without_options_stays_synced_and_its_variant_is_updat
     let engine = SyncEngine::new(c.clone(), store.clone());
     let mut local = adopt(&engine, store.as_ref()).await;
     // The merchant's mask: content, not the status or the inventory policy.
-    let mask = FieldMask::of(&[
-        Field::Title,
-        Field::Handle,
-        Field::Options,
-        Field::VariantPrice,
-        Field::VariantSku,
-        Field::VariantOptionValues,
-    ]);
+    fn content() -> FieldMask {
+        FieldMask::of(&[
+            Field::Title,
+            Field::Handle,
+            Field::Options,
+            Field::VariantPrice,
+            Field::VariantSku,
+            Field::VariantOptionValues,
+        ])
+    }
+    let mask = content();
     let plain: ProductSnapshot = serde_json::from_value(json!({
         "title": "Plain mug", "handle": "plain-mug", "variants": [{"price": "5.00"}]
     }))
@@ -612,16 +610,8 @@ async fn a_product_created_without_options_stays_synced_and_its_variant_is_updat
     assert_eq!(mapped, [variant], "the created variant's id is reported");
 
     async fn state(engine: &SyncEngine, local: &Local) -> SyncState {
-        let mask = FieldMask::of(&[
-            Field::Title,
-            Field::Handle,
-            Field::Options,
-            Field::VariantPrice,
-            Field::VariantSku,
-            Field::VariantOptionValues,
-        ]);
         let records = [local["NEW"].clone()];
-        engine.statuses(&records, mask).await.unwrap()[0].state()
+        engine.statuses(&records, content()).await.unwrap()[0].state()
     }
     assert_eq!(state(&engine, &local).await, SyncState::Synced);
     engine.pull(PullMode::Paginated).await.unwrap();
