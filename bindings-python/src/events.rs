@@ -187,12 +187,17 @@ pub fn running_loop(py: Python<'_>, on_event: Option<&Py<PyAny>>) -> PyResult<Op
 /// (`loop.call_soon_threadsafe`), in order.
 pub async fn deliver_on_loop(queue: &EventQueue, f: &Py<PyAny>, lp: &Py<PyAny>) -> PyResult<()> {
     while let Some(e) = queue.next().await {
-        Python::attach(|py| -> PyResult<()> {
-            lp.call_method1(py, "call_soon_threadsafe", (f, event_dict(py, &e)?))?;
-            Ok(())
-        })?;
+        call_on_loop(lp, f, &e)?;
     }
     Ok(())
+}
+
+/// Schedule `f(value as a dict)` on the event loop `lp` (`loop.call_soon_threadsafe`).
+fn call_on_loop<T: Serialize>(lp: &Py<PyAny>, f: &Py<PyAny>, value: &T) -> PyResult<()> {
+    Python::attach(|py| {
+        lp.call_method1(py, "call_soon_threadsafe", (f, event_dict(py, value)?))?;
+        Ok(())
+    })
 }
 
 /// Run `fut` to its end in the calling thread (GIL released while waiting; Ctrl-C
@@ -247,20 +252,14 @@ pub async fn settle_reporting<T, R>(
 where
     T: Serialize + Clone + Send + 'static,
 {
-    let on_loop = |v: &T| {
-        Python::attach(|py| -> PyResult<()> {
-            lp.call_method1(py, "call_soon_threadsafe", (f, event_dict(py, v)?))?;
-            Ok(())
-        })
-    };
     let mut fut = std::pin::pin!(fut);
     loop {
         tokio::select! {
             biased;
-            Some(v) = queue.next() => on_loop(&v)?,
+            Some(v) = queue.next() => call_on_loop(lp, f, &v)?,
             out = &mut fut => {
                 for v in queue.drain() {
-                    on_loop(&v)?;
+                    call_on_loop(lp, f, &v)?;
                 }
                 return Ok(out);
             }
