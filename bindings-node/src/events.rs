@@ -1,8 +1,9 @@
-//! Executor events to JS, the one way both `engine.apply()` and `Executor` hand them
-//! over: an `onEvent` callback called on the JS thread through a non-blocking
-//! threadsafe function (the Rust workers never wait for JS), with a [`Delivery`] that
-//! says when JS has seen the last event, so that a promise settles after it; or an
-//! async iterator fed by the [`Feed`] of `streams.rs`.
+//! Progress to JS, the one way `engine.apply()` and `Executor` hand over executor
+//! events and `engine.pull()` its progress: a callback (`onEvent`, `onProgress`) called
+//! on the JS thread through a non-blocking threadsafe function (the Rust workers never
+//! wait for JS), with a [`Delivery`] that says when JS has seen the last value, so that
+//! a promise settles after it; or, for events, an async iterator fed by the [`Feed`] of
+//! `streams.rs`.
 use crate::errors::Json;
 use crate::streams::Feed;
 use napi::bindgen_prelude::{Function, JsObjectValue, Object, PromiseRaw, Unknown};
